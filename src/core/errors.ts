@@ -1,0 +1,82 @@
+/**
+ * Every rejection Tessera makes carries a stable `code`. The code appears in the log line, the
+ * metrics label and the test assertion; tests assert on `code`, never on `instanceof` (jest's
+ * module realms make `instanceof` unreliable across packages).
+ */
+export type TesseraErrorCode =
+  // handoff token verification (DESIGN.md "The handoff token", SECURITY.md "Tokens")
+  | 'ERR_HANDOFF_OVERSIZE'
+  | 'ERR_HANDOFF_MALFORMED'
+  | 'ERR_HANDOFF_DUPLICATE_CLAIM'
+  | 'ERR_HANDOFF_ALG'
+  | 'ERR_HANDOFF_TYP'
+  | 'ERR_HANDOFF_KID_MISSING'
+  | 'ERR_HANDOFF_KID_MALFORMED'
+  | 'ERR_HANDOFF_KID_UNKNOWN'
+  | 'ERR_HANDOFF_HEADER_FORBIDDEN'
+  | 'ERR_HANDOFF_SIGNATURE'
+  | 'ERR_HANDOFF_ISSUER'
+  | 'ERR_HANDOFF_AUDIENCE'
+  | 'ERR_HANDOFF_DESTINATION'
+  | 'ERR_HANDOFF_SOURCE'
+  | 'ERR_HANDOFF_EXPIRED'
+  | 'ERR_HANDOFF_IAT_FUTURE'
+  | 'ERR_HANDOFF_LIFETIME'
+  | 'ERR_HANDOFF_CLAIMS'
+  | 'ERR_HANDOFF_JTI_MISSING'
+  | 'ERR_HANDOFF_REPLAYED'
+  // keys
+  | 'ERR_KEY_TOO_WEAK'
+  | 'ERR_KEY_DUPLICATE_KID'
+  | 'ERR_KEY_UNKNOWN'
+  | 'ERR_KEY_STATE'
+  | 'ERR_KEY_NO_ACTIVE'
+  // configuration
+  | 'ERR_CONFIG_INVALID'
+  // stores
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_STORE_CONFLICT'
+  // HTTP surface
+  | 'ERR_NOT_FOUND'
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_INTERNAL';
+
+/** Which HTTP status each code answers with when it reaches a client. */
+const statusByCode: Partial<Record<TesseraErrorCode, number>> = {
+  ERR_STORE_UNAVAILABLE: 503,
+  ERR_NOT_FOUND: 404,
+  ERR_PAYLOAD_TOO_LARGE: 413,
+  ERR_INTERNAL: 500,
+  ERR_CONFIG_INVALID: 500,
+  ERR_KEY_NO_ACTIVE: 500,
+};
+
+/**
+ * An error with a stable code and the HTTP status it maps to. `expose` follows Koa's rule:
+ * only client errors (status < 500) show their message to the client.
+ *
+ * @example
+ * throw new TesseraError('ERR_HANDOFF_EXPIRED', 'token expired', { claim: 'exp' });
+ */
+export class TesseraError extends Error {
+  readonly code: TesseraErrorCode;
+  readonly status: number;
+  readonly expose: boolean;
+  /** For claim errors: which claim failed. */
+  readonly claim: string | undefined;
+
+  constructor(code: TesseraErrorCode, message: string, options: { cause?: unknown; claim?: string; status?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TesseraError';
+    this.code = code;
+    this.status = options.status ?? statusByCode[code] ?? 400;
+    this.expose = this.status < 500;
+    this.claim = options.claim;
+  }
+}
+
+/** True when `err` is a Tessera error with the given code (realm-safe: compares `code`). */
+export function hasCode(err: unknown, code: TesseraErrorCode): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
