@@ -136,24 +136,37 @@ export interface ReplayStore extends HealthCheck {
   /**
    * Records `jti` until `expiresAt`. True only the first time a jti is seen while it is
    * remembered; atomic, so of any number of concurrent calls for one jti exactly one is true.
+   *
+   * `sid` is the session the token is bound to by its signature (its `sid` claim). Pass it
+   * whenever the token carries one: the Redis adapter keeps such a jti next to the session (same
+   * Cluster slot), where `SessionStore.acceptHandoff` records it, so a jti spent on either path
+   * is a replay on the other. Without `sid` the jti lives in a global keyspace of its own.
    */
-  rememberOnce(jti: string, expiresAt: number): Promise<boolean>;
+  rememberOnce(jti: string, expiresAt: number, sid?: string): Promise<boolean>;
 }
 
 /** Signing algorithms the hub supports. */
 export type SigningAlgorithm = 'RS256' | 'ES256';
 
-/** Lifecycle of a signing key (DESIGN.md "Keys and JWKS"). */
+/**
+ * Lifecycle of a signing key (DESIGN.md "Keys and JWKS"), derived from a key's timestamps and
+ * the current time (see src/core/keys/keyring.ts): `next` before `activatesAt`, `active` from
+ * then until `retiredAt`, `retired` after.
+ */
 export type KeyState = 'next' | 'active' | 'retired';
 
-/** A signing key as persisted under `keys/`. */
+/**
+ * A signing key as persisted under `keys/`. The state is not stored: every hub instance reading
+ * the same keys derives it from these timestamps, so all agree on the signing key at any time.
+ */
 export interface StoredKey {
   /** RFC 7638 JWK thumbprint (base64url SHA-256) of the public key. */
   kid: string;
   alg: SigningAlgorithm;
-  state: KeyState;
   createdAt: number;
-  activatedAt: number | null;
+  /** When the key starts signing; later than `createdAt` while it is published as `next`. */
+  activatesAt: number;
+  /** When the key stops signing (may be in the future during a rotation); null while open-ended. */
   retiredAt: number | null;
   /** PKCS#8 PEM. */
   privateKeyPem: string;
@@ -167,4 +180,163 @@ export interface KeyStore {
   save(key: StoredKey): Promise<void>;
   /** Deletes one key's files. */
   remove(kid: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and magic links (login hub). Adapters: SQLite (embedded default), PostgreSQL
+// (distributed). One adapter object implements both ports: they live in the same database.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A person who can sign in at the hub. E-mail addresses are unique case-insensitively: stores
+ * compare `email.trim().toLowerCase()` (see `normalizeEmail`), and keep `email` as entered
+ * (trimmed) for display and mail.
+ */
+export interface UserRecord {
+  /** 128-bit random, base64url, unless the creator chose one. The JWT `sub`. */
+  id: string;
+  /** As entered, trimmed. */
+  email: string;
+  /** Display name. */
+  name: string | null;
+  /** argon2id PHC string; null for a magic-link-only user. */
+  passwordHash: string | null;
+  /** e.g. `['admin']`; in the order they were set, without duplicates. */
+  roles: string[];
+  /** A disabled user cannot sign in; the hub also ends their sessions. */
+  disabled: boolean;
+  createdAt: number;
+  lastLoginAt: number | null;
+}
+
+/** What `UserStore.create` needs; everything but `email` has a default. */
+export interface NewUser {
+  /** Defaults to 128 random bits, base64url. */
+  id?: string;
+  email: string;
+  name?: string | null;
+  passwordHash?: string | null;
+  roles?: string[];
+  disabled?: boolean;
+}
+
+/** Filters for listing users (admin UI / API / CLI). All are optional and combine with AND. */
+export interface UserFilter {
+  /** Case-insensitive substring of the e-mail address. */
+  emailContains?: string;
+  /** Users holding this role. */
+  role?: string;
+  disabled?: boolean;
+}
+
+/**
+ * The users of the login hub.
+ *
+ * Mutators return the updated record and fail with `ERR_USER_NOT_FOUND` for an unknown id.
+ * Store failures reject with `ERR_STORE_UNAVAILABLE` (with the driver error as `cause`).
+ */
+export interface UserStore extends HealthCheck {
+  /**
+   * Stores a new user with `createdAt` from the store's clock. Fails with `ERR_USER_EXISTS` when
+   * the e-mail address is taken (case-insensitively), `ERR_STORE_CONFLICT` when a given id is.
+   */
+  create(user: NewUser): Promise<UserRecord>;
+  findById(id: string): Promise<UserRecord | null>;
+  /** Case-insensitive; surrounding white space is ignored. */
+  findByEmail(email: string): Promise<UserRecord | null>;
+  /** Users matching the filter, ordered by normalized e-mail address, one page at a time. */
+  list(filter: UserFilter, page: PageRequest): Promise<Page<UserRecord>>;
+  /** Sets or (null) clears the password: a user without one signs in by magic link only. */
+  setPasswordHash(id: string, passwordHash: string | null): Promise<UserRecord>;
+  setDisabled(id: string, disabled: boolean): Promise<UserRecord>;
+  /** Replaces the roles (duplicates dropped). */
+  setRoles(id: string, roles: string[]): Promise<UserRecord>;
+  setName(id: string, name: string | null): Promise<UserRecord>;
+  /** Sets `lastLoginAt` (Unix seconds). */
+  recordLogin(id: string, at: number): Promise<UserRecord>;
+}
+
+/** A pending magic link. The token itself is never stored: only its hash. */
+export interface NewMagicLink {
+  /** SHA-256 (hex) of the ≥ 128-bit token mailed to the user. */
+  tokenHash: string;
+  userId: string;
+  /** The address the link was sent to. */
+  email: string;
+  /** At most 10 minutes after creation (SECURITY.md "Login and e-mail"); the core decides. */
+  expiresAt: number;
+  /** Where to send the user after signing in, already checked against the configured sites. */
+  returnTo: string | null;
+}
+
+/** What a consumed magic link yields. */
+export interface MagicLinkGrant {
+  userId: string;
+  email: string;
+  returnTo: string | null;
+}
+
+/** Pending magic links: single use, short-lived. */
+export interface MagicLinkStore {
+  /** Stores a pending link. Fails with `ERR_STORE_CONFLICT` when the token hash exists. */
+  createMagicLink(link: NewMagicLink): Promise<void>;
+  /**
+   * Spends the link: atomic, so of any number of concurrent calls for one token exactly one gets
+   * the grant. Null when unknown, already spent or expired (`expiresAt <= now`).
+   */
+  consumeMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null>;
+  /** Removes links with `expiresAt <= now`. Returns how many. */
+  purgeExpired(now: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mail (magic links, sign-in notices). Adapter: src/mail/mailer.ts (SMTP, or .eml files for
+// development).
+// ---------------------------------------------------------------------------------------------
+
+/** One e-mail to one recipient, already rendered (src/mail/templates.ts). */
+export interface MailMessage {
+  /** A bare address (`local@domain`); the mailer validates it before sending. */
+  to: string;
+  subject: string;
+  /** Plain-text part. */
+  text: string;
+  /** HTML part; every interpolated value already escaped. */
+  html: string;
+}
+
+/** Sends e-mail. */
+export interface Mailer {
+  /**
+   * Sends one message with an explicit envelope (sender from configuration, `message.to` as the
+   * only recipient). Rejects with `ERR_EMAIL_INVALID` before anything is sent when `to` is not a
+   * plain valid address, and with `ERR_MAIL_SEND_FAILED` when the transport fails.
+   */
+  send(message: MailMessage): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits (SECURITY.md "Login and e-mail": brute-force limits per account and per client
+// address). Adapter: src/stores/rate-limit/limiters.ts (memory, SQLite, Redis).
+// ---------------------------------------------------------------------------------------------
+
+/** Outcome of counting one event against a budget. */
+export interface RateLimitResult {
+  allowed: boolean;
+  /** Seconds until the budget allows another event (0 when allowed). */
+  retryAfterSeconds: number;
+  remaining: number;
+}
+
+/**
+ * A budget of `points` events per `durationSeconds` per key, shared by every hub instance using
+ * the same store. Store failures reject with `ERR_STORE_UNAVAILABLE` (fail closed: 503).
+ */
+export interface RateLimiter {
+  /** Counts one event for `key`. */
+  consume(key: string): Promise<RateLimitResult>;
+  /** Whether `key` is currently blocked, without counting an event. */
+  peek(key: string): Promise<RateLimitResult>;
+  /** Forgets `key` (e.g. a successful login clears its account's failure count). */
+  reset(key: string): Promise<void>;
 }

@@ -1,0 +1,45 @@
+/**
+ * `tessera keys list | rotate | retire <kid>`: key management on the shared `keys/` directory.
+ * Running hubs pick the change up on their next reload (`keys.reloadIntervalSeconds`).
+ */
+import type { Command } from 'commander';
+import { systemClock } from '../../core/clock';
+import type { KeyInfo } from '../../core/keys/keyring';
+import { openKeyring } from '../../main';
+import { cliLogger, commandConfig, formatTable, formatTime } from '../context';
+import type { CliIo } from '../io';
+
+export function formatKeys(keys: KeyInfo[]): string {
+  return formatTable(
+    ['KID', 'ALG', 'STATE', 'CREATED', 'SIGNS FROM', 'RETIRED', 'PUBLISHED UNTIL'],
+    keys.map((k) => [k.kid, k.alg, k.state, formatTime(k.createdAt), formatTime(k.activatesAt), formatTime(k.retiredAt), formatTime(k.publishedUntil)]),
+  );
+}
+
+export function registerKeysCommands(program: Command, io: CliIo): void {
+  const keys = program.command('keys').description('list, rotate and retire signing keys');
+  const open = () => openKeyring(commandConfig(program, io), systemClock, cliLogger());
+
+  keys
+    .command('list')
+    .description('show every key with its state and timestamps')
+    .action(async () => {
+      io.out(formatKeys((await open()).list()));
+    });
+
+  keys
+    .command('rotate')
+    .description('publish a new key as next; it signs once JWKS caches have refreshed, and the old key is retired then')
+    .action(async () => {
+      const added = await (await open()).rotate();
+      io.out(`published ${added.kid} as ${added.state}; it signs from ${formatTime(added.activatesAt)}`);
+    });
+
+  keys
+    .command('retire <kid>')
+    .description('retire a key now: it stops signing and leaves the JWKS once its tokens have expired')
+    .action(async (kid: string) => {
+      await (await open()).retire(kid);
+      io.out(`retired ${kid}`);
+    });
+}

@@ -1,0 +1,109 @@
+/**
+ * `tessera users add | list | passwd | disable | enable`: user administration on the configured
+ * user database. Disabling a user also ends every session of theirs at once.
+ */
+import type { Command } from 'commander';
+import { TesseraError } from '../../core/errors';
+import { parseEmailAddress } from '../../core/users/email-address';
+import { hashPassword } from '../../users/password';
+import type { UserRecord } from '../../ports';
+import type { OpenedStores } from '../../stores/open';
+import { formatTable, formatTime, withStores } from '../context';
+import type { CliIo } from '../io';
+
+async function findUser(stores: OpenedStores, email: string): Promise<UserRecord> {
+  const user = await stores.users.findByEmail(parseEmailAddress(email));
+  if (user === null) throw new TesseraError('ERR_USER_NOT_FOUND', `no user with e-mail ${email}`);
+  return user;
+}
+
+async function newPassword(io: CliIo): Promise<string> {
+  return hashPassword(await io.readSecret('New password: '));
+}
+
+export function registerUsersCommands(program: Command, io: CliIo): void {
+  const users = program.command('users').description('add, list and manage users');
+
+  users
+    .command('add')
+    .description('create a user (magic-link only unless --password-stdin)')
+    .requiredOption('--email <email>', 'e-mail address (unique, case-insensitive)')
+    .option('--name <name>', 'display name')
+    .option('--admin', 'give the admin role')
+    .option('--password-stdin', 'read the password from standard input (or prompt on a terminal)')
+    .action(async (opts: { email: string; name?: string; admin?: boolean; passwordStdin?: boolean }) => {
+      const email = parseEmailAddress(opts.email);
+      const passwordHash = opts.passwordStdin ? await newPassword(io) : null;
+      const user = await withStores(program, io, (stores) =>
+        stores.users.create({ email, name: opts.name ?? null, passwordHash, roles: opts.admin ? ['admin'] : [] }),
+      );
+      io.out(`created ${user.email} (id ${user.id}${user.roles.length > 0 ? `, roles ${user.roles.join(',')}` : ''}${passwordHash === null ? ', magic link only' : ''})`);
+    });
+
+  users
+    .command('list')
+    .description('list users')
+    .option('--email <text>', 'only e-mail addresses containing this text')
+    .option('--admins', 'only admins')
+    .option('--disabled', 'only disabled users')
+    .action(async (opts: { email?: string; admins?: boolean; disabled?: boolean }) => {
+      const rows = await withStores(program, io, async (stores) => {
+        const all: UserRecord[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await stores.users.list(
+            { ...(opts.email ? { emailContains: opts.email } : {}), ...(opts.admins ? { role: 'admin' } : {}), ...(opts.disabled ? { disabled: true } : {}) },
+            { limit: 200, cursor },
+          );
+          all.push(...page.items);
+          cursor = page.nextCursor;
+        } while (cursor !== null);
+        return all;
+      });
+      io.out(
+        formatTable(
+          ['EMAIL', 'NAME', 'ROLES', 'STATUS', 'PASSWORD', 'CREATED', 'LAST LOGIN'],
+          rows.map((u) => [u.email, u.name ?? '', u.roles.join(','), u.disabled ? 'disabled' : 'active', u.passwordHash ? 'yes' : 'no', formatTime(u.createdAt), formatTime(u.lastLoginAt)]),
+        ),
+      );
+    });
+
+  users
+    .command('passwd')
+    .description('set a user\'s password (read from standard input, or prompted on a terminal)')
+    .requiredOption('--email <email>', 'the user')
+    .option('--clear', 'remove the password: the user signs in by magic link only')
+    .action(async (opts: { email: string; clear?: boolean }) => {
+      const hash = opts.clear ? null : await newPassword(io);
+      await withStores(program, io, async (stores) => {
+        const user = await findUser(stores, opts.email);
+        await stores.users.setPasswordHash(user.id, hash);
+      });
+      io.out(opts.clear ? `password removed for ${opts.email}` : `password set for ${opts.email}`);
+    });
+
+  users
+    .command('disable')
+    .description('disable a user and end all of their sessions')
+    .requiredOption('--email <email>', 'the user')
+    .action(async (opts: { email: string }) => {
+      const ended = await withStores(program, io, async (stores) => {
+        const user = await findUser(stores, opts.email);
+        await stores.users.setDisabled(user.id, true);
+        return (await stores.sessions.revokeUser(user.id)).length;
+      });
+      io.out(`disabled ${opts.email}; ended ${ended} session(s)`);
+    });
+
+  users
+    .command('enable')
+    .description('enable a disabled user')
+    .requiredOption('--email <email>', 'the user')
+    .action(async (opts: { email: string }) => {
+      await withStores(program, io, async (stores) => {
+        const user = await findUser(stores, opts.email);
+        await stores.users.setDisabled(user.id, false);
+      });
+      io.out(`enabled ${opts.email}`);
+    });
+}

@@ -1,0 +1,30 @@
+/**
+ * The hub as a Koa application. `createHub(deps)` wires middleware and routes and returns the
+ * app; it never listens (tests drive `app.callback()`, `tessera serve` listens).
+ */
+import Koa from 'koa';
+import type { HubDeps } from './deps';
+import { errorHandler } from './middleware/errors';
+import { requestContext } from './middleware/request-context';
+import { securityHeaders } from './middleware/security-headers';
+import { createRouter } from './routes';
+
+/**
+ * Builds the hub application.
+ *
+ * @example
+ * const app = createHub({ config, clock: systemClock, logger, keyring, sessions, replay, readiness: [sessions] });
+ * http.createServer(app.callback()).listen(8080);
+ */
+export function createHub(deps: HubDeps): Koa {
+  const app = new Koa({ proxy: deps.config.trustProxy });
+  const router = createRouter(deps);
+  app.use(requestContext(deps.logger));
+  app.use(errorHandler());
+  app.use(securityHeaders({ https: deps.config.publicUrl.startsWith('https:') }));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  // Errors are answered and logged by errorHandler; Koa's default handler would print them again.
+  app.silent = true;
+  return app;
+}

@@ -1,0 +1,36 @@
+/**
+ * For routes that render HTML: a fresh CSP nonce per response and the page CSP that uses it.
+ * `form-action` lists the hub and the configured sites: Chrome applies it to the redirect that
+ * follows a form post, and after login the hub may send the browser on to a site.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
+import { layout, type PageOptions } from '../views/layout';
+
+declare module 'koa' {
+  interface DefaultState {
+    cspNonce: string;
+  }
+}
+
+export function pageSecurity(siteOrigins: readonly string[]): Middleware {
+  const formAction = ["'self'", ...siteOrigins].join(' ');
+  return async function setPageCsp(ctx, next) {
+    const nonce = randomBytes(16).toString('base64');
+    ctx.state.cspNonce = nonce;
+    ctx.set(
+      'Content-Security-Policy',
+      `default-src 'none'; style-src 'self'; img-src 'self' ${siteOrigins.join(' ')}; script-src 'nonce-${nonce}' ${siteOrigins.join(' ')}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+    );
+    await next();
+  };
+}
+
+/** Renders a full page into the response; pages are per-user and never cached. */
+export function renderPage(ctx: Context, options: Omit<PageOptions, 'nonce' | 'signedInAs'>, status = 200): void {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  const user = ctx.state.session?.user ?? null;
+  ctx.body = layout({ ...options, nonce: ctx.state.cspNonce, signedInAs: user ? (user.name ?? user.email) : null });
+}

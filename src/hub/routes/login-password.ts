@@ -1,0 +1,90 @@
+/**
+ * `POST /login`: password sign-in. Unknown e-mail, wrong password, disabled user and a user
+ * without a password all get the same status and body and spend the same argon2 time
+ * (no enumeration by message, status or timing).
+ */
+import type { Context } from 'koa';
+import { normalizeEmail } from '../../core/users/normalize-email';
+import { parseEmailAddress } from '../../core/users/email-address';
+import { dummyVerify, verifyPassword } from '../../users/password';
+import { formField } from '../middleware/body';
+import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
+import { renderPage } from '../middleware/page';
+import { completeLogin, requestedReturnTo } from '../login/complete-login';
+import { refuseWhenLimited } from '../login/rate-limit';
+import type { RouteFactory } from '../route';
+import { loginView } from '../views/login';
+import type { UserRecord } from '../../ports';
+
+const failureMessage = 'That e-mail address and password do not match an account that can sign in.';
+
+function validEmailOrNull(input: string): string | null {
+  try {
+    return parseEmailAddress(input);
+  } catch {
+    return null;
+  }
+}
+
+export const loginPassword: RouteFactory = (deps) => ({
+  name: 'login-password',
+  method: 'POST',
+  kind: 'page',
+  path: '/login',
+  middleware: [
+    requireSameOrigin(deps.config.publicUrl),
+    requireCsrfToken,
+    async function checkPassword(ctx: Context) {
+      if (!deps.config.login.allowPassword) ctx.throw(404);
+      const emailInput = formField(ctx, 'email').trim();
+      const password = formField(ctx, 'password');
+      const returnTo = requestedReturnTo(deps, formField(ctx, 'return_to'));
+      const email = validEmailOrNull(emailInput);
+      const accountKey = normalizeEmail(email ?? emailInput);
+
+      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(ctx.ip || 'unknown'), 'address');
+      refuseWhenLimited(ctx, await deps.limits.perAccount.peek(accountKey), 'account');
+
+      let user: UserRecord | null = email === null ? null : await deps.users.findByEmail(email);
+      let reason: 'unknown-user' | 'no-password' | 'disabled' | 'bad-password' | 'bad-input' | null = null;
+      try {
+        if (user?.passwordHash) {
+          const matches = await verifyPassword(user.passwordHash, password);
+          if (!matches) reason = 'bad-password';
+          else if (user.disabled) reason = 'disabled';
+        } else {
+          await dummyVerify(password);
+          reason = user === null ? 'unknown-user' : 'no-password';
+        }
+      } catch {
+        // Empty or oversize input: refused before hashing, the same way for every account.
+        reason = 'bad-input';
+      }
+
+      if (reason !== null || user === null) {
+        await deps.limits.perAccount.consume(accountKey);
+        ctx.state.log.info({ event: 'login', result: 'failure', method: 'password', reason, code: 'ERR_LOGIN_FAILED' }, 'login failed');
+        user = null;
+        renderPage(
+          ctx,
+          {
+            title: 'Sign in',
+            body: loginView({
+              csrf: ctx.state.sessionControl.csrfToken(),
+              returnTo: returnTo ?? '',
+              email: emailInput.slice(0, 254),
+              error: failureMessage,
+              allowPassword: deps.config.login.allowPassword,
+              allowMagicLink: deps.config.login.allowMagicLink,
+            }),
+          },
+          401,
+        );
+        return;
+      }
+
+      await deps.limits.perAccount.reset(accountKey);
+      await completeLogin(ctx, deps, user, { method: 'password', persistent: formField(ctx, 'remember') === '1', returnTo });
+    },
+  ],
+});

@@ -1,0 +1,38 @@
+/**
+ * `POST /login/link`: consumes a magic link (single use, atomic in the store) and signs in.
+ * An unknown, used or expired token, or a disabled user, all get the same 400 page.
+ */
+import type { Context } from 'koa';
+import { nowSeconds } from '../../core/clock';
+import { formField } from '../middleware/body';
+import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
+import { renderPage } from '../middleware/page';
+import { completeLogin } from '../login/complete-login';
+import { refuseWhenLimited } from '../login/rate-limit';
+import type { RouteFactory } from '../route';
+import { invalidLinkView } from '../views/login';
+import { hashLinkToken } from './login-email';
+import { linkTokenPattern } from './magic-link-page';
+
+export const magicLinkConsume: RouteFactory = (deps) => ({
+  name: 'magic-link-consume',
+  method: 'POST',
+  kind: 'page',
+  path: '/login/link',
+  middleware: [
+    requireSameOrigin(deps.config.publicUrl),
+    requireCsrfToken,
+    async function consumeLink(ctx: Context) {
+      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(ctx.ip || 'unknown'), 'address');
+      const token = formField(ctx, 'token');
+      const grant = linkTokenPattern.test(token) ? await deps.users.consumeMagicLink(hashLinkToken(token), nowSeconds(deps.clock)) : null;
+      const user = grant === null ? null : await deps.users.findById(grant.userId);
+      if (grant === null || user === null || user.disabled) {
+        ctx.state.log.info({ event: 'login', result: 'failure', method: 'magic-link', code: 'ERR_MAGIC_LINK_INVALID' }, 'magic link refused');
+        renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);
+        return;
+      }
+      await completeLogin(ctx, deps, user, { method: 'magic-link', persistent: false, returnTo: grant.returnTo });
+    },
+  ],
+});

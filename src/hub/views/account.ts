@@ -1,0 +1,37 @@
+import { describeDevice } from '../../core/sessions/device';
+import type { SessionRecord, UserRecord } from '../../ports';
+import { csrfField, notice } from './layout';
+import { html, type SafeHtml } from './html';
+
+function when(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+export function accountView(m: { user: UserRecord; sessions: SessionRecord[]; currentSid: string; csrf: string; info?: string | null }): SafeHtml {
+  const others = m.sessions.filter((s) => s.sid !== m.currentSid).length;
+  return html`${notice('info', m.info)}
+<section class="card" aria-labelledby="me">
+<h2 id="me">Your account</h2>
+<p>${m.user.name ?? ''} &lt;${m.user.email}&gt;</p>
+</section>
+<h2 id="sessions-title">Where you are signed in</h2>
+<table aria-labelledby="sessions-title">
+<thead><tr><th scope="col">Device</th><th scope="col">Address</th><th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col">Sites</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+<tbody>
+${m.sessions.map(
+  (s) => html`<tr data-sid="${s.sid}">
+<td>${describeDevice(s.userAgent)}${s.sid === m.currentSid ? html` <span class="badge">this device</span>` : ''}</td>
+<td>${s.ip ?? 'unknown'}</td>
+<td>${when(s.createdAt)}</td>
+<td>${when(s.lastSeenAt)}</td>
+<td>${s.sites.length === 0 ? html`<span class="muted">none yet</span>` : s.sites.map((l, i) => html`${i > 0 ? ', ' : ''}${new URL(l.site).host}`)}</td>
+<td><form method="post" action="/account/sessions/end">${csrfField(m.csrf)}<input type="hidden" name="sid" value="${s.sid}"><button type="submit" class="secondary" aria-label="Sign out ${describeDevice(s.userAgent)} signed in ${when(s.createdAt)}">Sign out</button></form></td>
+</tr>`,
+)}
+</tbody>
+</table>
+${others > 0
+    ? html`<form method="post" action="/account/sessions/end-others">${csrfField(m.csrf)}<button type="submit" class="danger">Sign out everywhere else (${others})</button></form>`
+    : ''}
+<form method="post" action="/logout">${csrfField(m.csrf)}<button type="submit" class="secondary">Sign out of this device</button></form>`;
+}

@@ -1,0 +1,65 @@
+import { csrfField, notice } from './layout';
+import { html, type SafeHtml } from './html';
+
+export interface LoginViewModel {
+  csrf: string;
+  returnTo: string;
+  email?: string;
+  error?: string | null;
+  info?: string | null;
+  allowPassword: boolean;
+  allowMagicLink: boolean;
+}
+
+export function loginView(m: LoginViewModel): SafeHtml {
+  return html`${notice('error', m.error)}${notice('info', m.info)}
+${m.allowPassword
+    ? html`<form class="card" method="post" action="/login" aria-labelledby="pw-title">
+<h2 id="pw-title">Sign in with your password</h2>
+${csrfField(m.csrf)}<input type="hidden" name="return_to" value="${m.returnTo}">
+<label for="pw-email">E-mail address</label>
+<input id="pw-email" name="email" type="email" autocomplete="username" required maxlength="254" value="${m.email ?? ''}">
+<label for="pw-password">Password</label>
+<input id="pw-password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
+<label class="check"><input type="checkbox" name="remember" value="1"> Keep me signed in on this device</label>
+<button type="submit">Sign in</button>
+</form>`
+    : ''}
+${m.allowMagicLink
+    ? html`<form class="card" method="post" action="/login/email" aria-labelledby="ml-title">
+<h2 id="ml-title">Or get a sign-in link by e-mail</h2>
+${csrfField(m.csrf)}<input type="hidden" name="return_to" value="${m.returnTo}">
+<label for="ml-email">E-mail address</label>
+<input id="ml-email" name="email" type="email" autocomplete="email" required maxlength="254" value="${m.email ?? ''}">
+<button type="submit" class="secondary">E-mail me a link</button>
+</form>`
+    : ''}`;
+}
+
+export function magicLinkLandingView(m: { csrf: string; token: string }): SafeHtml {
+  return html`<form class="card" method="post" action="/login/link">
+<p>Continue to sign in to your account on this device.</p>
+${csrfField(m.csrf)}<input type="hidden" name="token" value="${m.token}">
+<button type="submit">Sign in</button>
+</form>
+<p class="muted">The link works once and expires ten minutes after it was sent.</p>`;
+}
+
+export function linkSentView(): SafeHtml {
+  return html`<p class="notice info" role="status">If an account exists for that address, we have sent it a sign-in link. It works once and expires in ten minutes.</p>
+<p><a href="/login">Back to sign in</a></p>`;
+}
+
+export function logoutView(m: { csrf: string; signedIn: boolean }): SafeHtml {
+  if (!m.signedIn) return html`<p>You are signed out.</p><p><a href="/login">Sign in</a></p>`;
+  return html`<form class="card" method="post" action="/logout">
+<p>Sign out of this device? You will be signed out of every site that shares this session.</p>
+${csrfField(m.csrf)}
+<button type="submit">Sign out</button>
+</form>`;
+}
+
+export function invalidLinkView(): SafeHtml {
+  return html`<p class="notice error" role="alert">This sign-in link is not valid: it may have been used already or have expired.</p>
+<p><a href="/login">Request a new link</a></p>`;
+}

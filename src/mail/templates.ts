@@ -1,0 +1,154 @@
+/**
+ * The e-mails the login hub sends, each as a plain-text and an HTML part. Everything
+ * interpolated into the HTML goes through `escapeHtml`; the sign-in notice shows a user agent
+ * string, which is attacker-controlled. Times are shown in UTC so that a message reads the same
+ * wherever it is opened.
+ */
+import { TesseraError } from '../core/errors';
+import { escapeHtml } from '../core/html/escape';
+import type { MailMessage } from '../ports';
+
+const defaultProduct = 'Tessera';
+
+/** A user agent can be kilobytes long; a notice needs only enough to recognise the device. */
+const maxDeviceLength = 200;
+
+/**
+ * The magic-link e-mail (DESIGN.md "Login at the hub").
+ *
+ * @param input.link the landing-page URL built from the configured public URL; must be http(s)
+ *   so that no other scheme (`javascript:`, `data:`) ever reaches an `href`.
+ * @param input.expiresMinutes how long the link works (at most 10, SECURITY.md).
+ * @throws TesseraError `ERR_INTERNAL` when `link` is not an absolute http(s) URL.
+ *
+ * @example
+ * await mailer.send(magicLinkMessage({ to: user.email, link, expiresMinutes: 10 }));
+ */
+export function magicLinkMessage(input: { to: string; link: string; expiresMinutes: number; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const link = httpUrl(input.link);
+  const lifetime = `${input.expiresMinutes} ${input.expiresMinutes === 1 ? 'minute' : 'minutes'}`;
+  return {
+    to: input.to,
+    subject: `Your sign-in link for ${product}`,
+    text: [
+      'Hello,',
+      '',
+      `Open this link to sign in to ${product}:`,
+      '',
+      link,
+      '',
+      `The link works once and expires in ${lifetime}.`,
+      'If you did not ask to sign in, ignore this message: nobody can use the link without it.',
+      '',
+    ].join('\n'),
+    html: page([
+      '<p>Hello,</p>',
+      `<p>Open this link to sign in to ${escapeHtml(product)}:</p>`,
+      `<p><a href="${escapeHtml(link)}">Sign in to ${escapeHtml(product)}</a></p>`,
+      `<p>If the link does not work, copy this address into your browser:<br>${escapeHtml(link)}</p>`,
+      `<p>The link works once and expires in ${escapeHtml(lifetime)}.<br>`,
+      'If you did not ask to sign in, ignore this message: nobody can use the link without it.</p>',
+    ]),
+  };
+}
+
+/**
+ * The optional notice of a new sign-in, with device and time.
+ *
+ * @param input.device the session's user agent (null when unknown); shortened for display.
+ * @param input.ip the client address (null when unknown).
+ *
+ * @example
+ * await mailer.send(newSignInMessage({ to: user.email, device: ua, ip, at: new Date(clock.now()) }));
+ */
+export function newSignInMessage(input: { to: string; device: string | null; ip: string | null; at: Date; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const device = input.device === null || input.device === '' ? 'unknown device' : shorten(input.device);
+  const ip = input.ip ?? 'unknown';
+  const when = formatUtc(input.at);
+  return {
+    to: input.to,
+    subject: `New sign-in to ${product}`,
+    text: [
+      'Hello,',
+      '',
+      `Someone signed in to your ${product} account.`,
+      '',
+      `Time:    ${when}`,
+      `Device:  ${device}`,
+      `Address: ${ip}`,
+      '',
+      'If this was you, there is nothing to do.',
+      'If it was not, sign in, end that session from your account page and change your password.',
+      '',
+    ].join('\n'),
+    html: page([
+      '<p>Hello,</p>',
+      `<p>Someone signed in to your ${escapeHtml(product)} account.</p>`,
+      '<table>',
+      `<tr><th align="left">Time</th><td>${escapeHtml(when)}</td></tr>`,
+      `<tr><th align="left">Device</th><td>${escapeHtml(device)}</td></tr>`,
+      `<tr><th align="left">Address</th><td>${escapeHtml(ip)}</td></tr>`,
+      '</table>',
+      '<p>If this was you, there is nothing to do.<br>',
+      'If it was not, sign in, end that session from your account page and change your password.</p>',
+    ]),
+  };
+}
+
+/**
+ * The optional notice that an administrator ended all of the user's sessions.
+ *
+ * @example
+ * await mailer.send(sessionsEndedByAdminMessage({ to: user.email, at: new Date(clock.now()) }));
+ */
+export function sessionsEndedByAdminMessage(input: { to: string; at: Date; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const when = formatUtc(input.at);
+  return {
+    to: input.to,
+    subject: `You were signed out of ${product}`,
+    text: [
+      'Hello,',
+      '',
+      `An administrator ended all of your ${product} sessions at ${when}.`,
+      'You have been signed out everywhere; sign in again to continue.',
+      '',
+      'If you did not expect this, contact your administrator.',
+      '',
+    ].join('\n'),
+    html: page([
+      '<p>Hello,</p>',
+      `<p>An administrator ended all of your ${escapeHtml(product)} sessions at ${escapeHtml(when)}.<br>`,
+      'You have been signed out everywhere; sign in again to continue.</p>',
+      '<p>If you did not expect this, contact your administrator.</p>',
+    ]),
+  };
+}
+
+function page(body: string[]): string {
+  return ['<!doctype html>', '<html><head><meta charset="utf-8"></head><body>', ...body, '</body></html>', ''].join('\n');
+}
+
+function httpUrl(link: string): string {
+  let url: URL;
+  try {
+    url = new URL(link);
+  } catch (cause) {
+    throw new TesseraError('ERR_INTERNAL', 'magic link is not an absolute URL', { cause });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TesseraError('ERR_INTERNAL', 'magic link must be an http(s) URL');
+  return link;
+}
+
+function shorten(value: string): string {
+  // By code point, so a cut never splits a surrogate pair.
+  const chars = Array.from(value);
+  return chars.length > maxDeviceLength ? `${chars.slice(0, maxDeviceLength - 1).join('')}…` : value;
+}
+
+/** `2025-03-01 14:05 UTC`. */
+function formatUtc(at: Date): string {
+  return `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

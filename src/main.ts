@@ -1,0 +1,154 @@
+/**
+ * Composition root: config → stores → keyring → hub → listen. The only place (with the CLI)
+ * that chooses adapters; everything else receives its dependencies.
+ */
+import http from 'node:http';
+import { loadConfig } from './config/load';
+import type { Config } from './config/schema';
+import { systemClock, type Clock } from './core/clock';
+import { Keyring } from './core/keys/keyring';
+import { createHub } from './hub/app';
+import { createLogger, type Logger } from './log/logger';
+import { DirectoryKeyStore } from './stores/keys-dir/key-store';
+import { createMailer } from './mail/mailer';
+import type { HubDeps } from './hub/deps';
+import { createRateLimiter } from './stores/rate-limit/limiters';
+import { openStores, type OpenedStores } from './stores/open';
+
+/** Node's default header limit is 16 KiB; requests beyond it get 431 before reaching Koa. */
+const maxHeaderBytes = 16 * 1024;
+/** How often expired rows are purged from SQL stores (Redis expires keys by itself). */
+const purgeIntervalMs = 10 * 60 * 1000;
+/** How long in-flight requests may take to finish after SIGTERM. */
+const shutdownGraceMs = 10_000;
+
+export interface RunningHub {
+  server: http.Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Opens the keyring over `keys.dir`, generating the first key when there is none. */
+export function openKeyring(config: Config, clock: Clock, logger: Logger): Promise<Keyring> {
+  return Keyring.open(new DirectoryKeyStore(config.keys.dir), {
+    algorithm: config.tokens.algorithm,
+    clock,
+    maxTokenTtlSeconds: config.tokens.ttlSeconds + config.tokens.clockToleranceSeconds,
+    jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
+    onGenerated: (kid) => logger.warn({ kid, dir: config.keys.dir }, 'no signing key found: generated a new one'),
+  });
+}
+
+/** The hub's dependencies from opened stores: mailer and login rate limits included. */
+export function hubDeps(config: Config, clock: Clock, logger: Logger, stores: OpenedStores, keyring: Keyring): HubDeps {
+  const { mail, login } = config;
+  const mailer = createMailer(
+    {
+      transport: mail.transport,
+      from: mail.from,
+      dir: mail.dir,
+      clock,
+      ...(mail.smtp.host === null
+        ? {}
+        : {
+            smtp: {
+              host: mail.smtp.host,
+              port: mail.smtp.port,
+              secure: mail.smtp.secure,
+              requireTls: mail.smtp.requireTls,
+              ...(mail.smtp.user === null ? {} : { user: mail.smtp.user }),
+              ...(mail.smtp.password === null ? {} : { password: mail.smtp.password }),
+            },
+          }),
+    },
+    logger,
+  );
+  return {
+    config,
+    clock,
+    logger,
+    keyring,
+    sessions: stores.sessions,
+    replay: stores.replay,
+    users: stores.users,
+    mailer,
+    limits: {
+      perAddress: createRateLimiter(stores.rateLimits, { name: 'login-address', points: login.addressLimit, durationSeconds: login.addressWindowSeconds }),
+      perAccount: createRateLimiter(stores.rateLimits, { name: 'login-account', points: login.accountLimit, durationSeconds: login.accountWindowSeconds }),
+    },
+    readiness: stores.readiness,
+  };
+}
+
+/**
+ * Starts the hub and listens. Resolves once the port is bound.
+ *
+ * @example
+ * const hub = await startHub(loadConfig().config);
+ * await hub.stop();
+ */
+export async function startHub(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<RunningHub> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const stores = await openStores(config, clock, logger);
+  const keyring = await openKeyring(config, clock, logger);
+  const app = createHub(hubDeps(config, clock, logger, stores, keyring));
+
+  const server = http.createServer({ maxHeaderSize: maxHeaderBytes }, app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
+  const url = `http://${config.listen.host}:${port}`;
+  logger.info({ url, publicUrl: config.publicUrl, store: stores.kind }, 'hub listening');
+
+  // Rotation done by `tessera keys rotate` in another process (or another instance) is picked
+  // up without a restart.
+  const reload = setInterval(() => {
+    keyring.reload().catch((err: unknown) => logger.error({ err }, 'reloading keys failed'));
+  }, config.keys.reloadIntervalSeconds * 1000);
+  const purge = setInterval(() => {
+    stores.sessions.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging expired sessions failed'));
+  }, purgeIntervalMs);
+  reload.unref();
+  purge.unref();
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(reload);
+      clearInterval(purge);
+      const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
+      force.unref();
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearTimeout(force);
+      await stores.close();
+      logger.info('hub stopped');
+    })();
+    return stopping;
+  };
+  return { server, url, stop };
+}
+
+/** `tessera serve`: load the configuration, start, and stop gracefully on SIGTERM / SIGINT. */
+export async function serve(configFile?: string): Promise<void> {
+  const { config, warnings } = loadConfig(configFile === undefined ? {} : { file: configFile });
+  const logger = createLogger({ level: config.log.level });
+  for (const warning of warnings) logger.warn({ code: 'CONFIG_WARNING' }, warning);
+  const hub = await startHub(config, { logger });
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    hub.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,117 @@
+/**
+ * Opens every store the hub needs from the configuration:
+ * - `store.url` — sessions, the replay cache and rate limits:
+ *   `sqlite:<path>` (embedded default, one SQLite file in WAL mode); `redis://`, `rediss://`,
+ *   `redis+sentinel://`, `redis+cluster://` (Redis through ioredis); `memory:` (in-process maps,
+ *   for tests only — says so loudly, since a restart or a second instance loses or splits every
+ *   session).
+ * - `database.url` — users and magic links (later: audit log, outbox): a `postgres://` URL in
+ *   distributed mode; when unset, the SQLite file of `store.url`, or `data/tessera.db` when the
+ *   session store is Redis (`:memory:` with the memory store).
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Config } from '../config/schema';
+import type { Clock } from '../core/clock';
+import type { Logger } from '../log/logger';
+import type { HealthCheck, MagicLinkStore, ReplayStore, SessionStore, UserStore } from '../ports';
+import { MemoryReplayStore } from './memory/replay-store';
+import { MemorySessionStore } from './memory/session-store';
+import { createPool } from './postgres/database';
+import { PostgresUserStore } from './postgres/user-store';
+import type { RateLimitBackend } from './rate-limit/limiters';
+import { closeRedisClient, createRedisClient } from './redis/client';
+import { RedisReplayStore } from './redis/replay-store';
+import { RedisSessionStore } from './redis/session-store';
+import { openDatabase } from './sqlite/database';
+import { SqliteReplayStore } from './sqlite/replay-store';
+import { SqliteSessionStore } from './sqlite/session-store';
+import { SqliteUserStore } from './sqlite/user-store';
+
+export type StoreKind = 'sqlite' | 'redis' | 'memory';
+
+export interface OpenedStores {
+  kind: StoreKind;
+  sessions: SessionStore;
+  replay: ReplayStore;
+  users: UserStore & MagicLinkStore;
+  rateLimits: RateLimitBackend;
+  /** Every backing store the readiness check must reach. */
+  readiness: HealthCheck[];
+  close(): Promise<void>;
+}
+
+/** Where sessions live when no store URL scheme other than these is given. */
+const defaultSqlitePath = 'data/tessera.db';
+
+export function storeKind(url: string): StoreKind {
+  if (url.startsWith('sqlite:')) return 'sqlite';
+  if (url === 'memory:') return 'memory';
+  return 'redis';
+}
+
+export async function openStores(config: Config, clock: Clock, logger: Logger): Promise<OpenedStores> {
+  const kind = storeKind(config.store.url);
+  const closers: Array<() => Promise<void>> = [];
+  let sqlite: BetterSqlite3.Database | null = null;
+  const sqliteAt = (path: string): BetterSqlite3.Database => {
+    if (sqlite === null) {
+      const db = openDatabase(path);
+      sqlite = db;
+      closers.push(async () => {
+        db.close();
+      });
+    }
+    return sqlite;
+  };
+
+  let sessions: SessionStore;
+  let replay: ReplayStore;
+  let rateLimits: RateLimitBackend;
+  if (kind === 'sqlite') {
+    const path = config.store.url.slice('sqlite:'.length) || defaultSqlitePath;
+    const db = sqliteAt(path);
+    sessions = new SqliteSessionStore(db, { clock });
+    replay = new SqliteReplayStore(db, { clock });
+    rateLimits = { kind: 'sqlite', db };
+    logger.info({ store: 'sqlite', path }, 'session store opened');
+  } else if (kind === 'memory') {
+    logger.warn({ store: 'memory' }, 'MEMORY STORE IN USE: sessions and the replay cache live in this process only and vanish on restart. For tests only; never run production on it.');
+    const memoryReplay = new MemoryReplayStore({ clock });
+    sessions = new MemorySessionStore({ clock, replay: memoryReplay });
+    replay = memoryReplay;
+    rateLimits = { kind: 'memory' };
+  } else {
+    const redis = createRedisClient(config.store.url);
+    closers.push(() => closeRedisClient(redis));
+    const prefix = config.store.keyPrefix;
+    sessions = new RedisSessionStore(redis, { clock, prefix });
+    replay = new RedisReplayStore(redis, { clock, prefix });
+    rateLimits = { kind: 'redis', client: redis, prefix };
+    logger.info({ store: 'redis' }, 'session store opened');
+  }
+
+  let users: UserStore & MagicLinkStore;
+  const readiness: HealthCheck[] = [sessions];
+  if (config.database.url !== null) {
+    const pool = createPool(config.database.url);
+    closers.push(() => pool.end());
+    users = await PostgresUserStore.open(pool, { clock });
+    readiness.push(users);
+    logger.info({ database: 'postgres' }, 'user database opened');
+  } else {
+    users = new SqliteUserStore(sqliteAt(kind === 'memory' ? ':memory:' : kind === 'sqlite' ? config.store.url.slice('sqlite:'.length) || defaultSqlitePath : defaultSqlitePath), { clock });
+    if (kind !== 'sqlite') readiness.push(users);
+  }
+
+  return {
+    kind,
+    sessions,
+    replay,
+    users,
+    rateLimits,
+    readiness,
+    close: async () => {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * Users and magic links in PostgreSQL (distributed mode: every hub instance shares them).
+ *
+ * Schema (component `users`):
+ * - `users`: `email_normalized` (`normalizeEmail(email)`, collation "C" so ordering and paging
+ *   match SQLite's byte order) carries the case-insensitive UNIQUE constraint; `roles` is a
+ *   `text[]`; times are Unix seconds in `bigint`.
+ * - `magic_links`: keyed by the token's SHA-256, never the token; consuming is one
+ *   `DELETE … RETURNING`, so concurrent consumers serialise on the row and only one gets it.
+ */
+import type { Pool, QueryResultRow } from 'pg';
+import { nowSeconds, type Clock } from '../../core/clock';
+import { TesseraError } from '../../core/errors';
+import { normalizeEmail } from '../../core/users/normalize-email';
+import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, UserFilter, UserRecord, UserStore } from '../../ports';
+import { decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueRoles } from '../user-store-shared';
+import { applyMigrations } from './database';
+import { toStoreError, uniqueViolation } from './errors';
+
+/** Append-only: each entry is one schema version (see `applyMigrations`). */
+const migrations = [
+  `CREATE TABLE users (
+    id text NOT NULL,
+    email text NOT NULL,
+    email_normalized text COLLATE "C" NOT NULL,
+    name text,
+    password_hash text,
+    roles text[] NOT NULL DEFAULT '{}',
+    disabled boolean NOT NULL DEFAULT false,
+    created_at bigint NOT NULL,
+    last_login_at bigint,
+    CONSTRAINT users_pkey PRIMARY KEY (id),
+    CONSTRAINT users_email_normalized_key UNIQUE (email_normalized)
+  );
+  CREATE TABLE magic_links (
+    token_hash text NOT NULL,
+    user_id text NOT NULL,
+    email text NOT NULL,
+    return_to text,
+    expires_at bigint NOT NULL,
+    CONSTRAINT magic_links_pkey PRIMARY KEY (token_hash)
+  );
+  CREATE INDEX magic_links_expires_at ON magic_links (expires_at);`,
+] as const;
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string | null;
+  roles: string[];
+  disabled: boolean;
+  /** pg returns `bigint` as a string. */
+  created_at: string;
+  last_login_at: string | null;
+}
+
+const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at';
+
+function toUser(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    passwordHash: row.password_hash,
+    roles: row.roles,
+    disabled: row.disabled,
+    createdAt: Number(row.created_at),
+    lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
+  };
+}
+
+export interface PostgresUserStoreOptions {
+  /** Supplies `createdAt` of new users. */
+  clock: Clock;
+}
+
+/**
+ * `UserStore` and `MagicLinkStore` over a pg pool. The pool belongs to the caller (users, audit
+ * log and outbox share it), so `close()` leaves it open.
+ *
+ * @example
+ * const users = await PostgresUserStore.open(createPool(config.users.url), { clock });
+ * const ada = await users.create({ email: 'Ada@example.org', roles: ['admin'] });
+ */
+export class PostgresUserStore implements UserStore, MagicLinkStore {
+  private constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Applies pending migrations (safe with several instances starting at once), then opens. */
+  static async open(pool: Pool, options: PostgresUserStoreOptions): Promise<PostgresUserStore> {
+    await applyMigrations(pool, 'users', migrations);
+    return new PostgresUserStore(pool, options.clock);
+  }
+
+  private async query<R extends QueryResultRow>(text: string, values: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+    try {
+      const result = await this.pool.query<R>(text, values);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  async create(user: NewUser): Promise<UserRecord> {
+    const record = newUserRecord(user, nowSeconds(this.clock));
+    try {
+      await this.pool.query(
+        `INSERT INTO users (id, email, email_normalized, name, password_hash, roles, disabled, created_at, last_login_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
+        [record.id, record.email, normalizeEmail(record.email), record.name, record.passwordHash, record.roles, record.disabled, record.createdAt],
+      );
+    } catch (err) {
+      const constraint = uniqueViolation(err);
+      if (constraint === 'users_email_normalized_key') throw new TesseraError('ERR_USER_EXISTS', 'a user with this e-mail address exists');
+      if (constraint !== null) throw new TesseraError('ERR_STORE_CONFLICT', 'a user with this id exists');
+      throw toStoreError(err);
+    }
+    return record;
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    const { rows } = await this.query<UserRow>(`SELECT ${userColumns} FROM users WHERE id = $1`, [id]);
+    return rows[0] === undefined ? null : toUser(rows[0]);
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | null> {
+    const { rows } = await this.query<UserRow>(`SELECT ${userColumns} FROM users WHERE email_normalized = $1`, [normalizeEmail(email)]);
+    return rows[0] === undefined ? null : toUser(rows[0]);
+  }
+
+  async list(filter: UserFilter, page: PageRequest): Promise<Page<UserRecord>> {
+    const limit = pageSize(page);
+    const after = decodeUserCursor(page.cursor);
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    const where = (condition: (placeholder: string) => string, value: unknown) => {
+      values.push(value);
+      conditions.push(condition(`$${values.length}`));
+    };
+    if (filter.emailContains !== undefined) where((p) => `strpos(email_normalized, ${p}) > 0`, normalizeEmail(filter.emailContains));
+    if (filter.role !== undefined) where((p) => `${p} = ANY (roles)`, filter.role);
+    if (filter.disabled !== undefined) where((p) => `disabled = ${p}`, filter.disabled);
+    if (after !== null) where((p) => `email_normalized > ${p}`, after);
+    values.push(limit + 1);
+    const { rows } = await this.query<UserRow>(
+      `SELECT ${userColumns} FROM users ${conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`}
+       ORDER BY email_normalized LIMIT $${values.length}`,
+      values,
+    );
+    return toUserPage(rows.map(toUser), limit);
+  }
+
+  /** Sets one column of one user and returns the updated record. */
+  private async update(id: string, column: string, value: unknown): Promise<UserRecord> {
+    const { rows } = await this.query<UserRow>(`UPDATE users SET ${column} = $2 WHERE id = $1 RETURNING ${userColumns}`, [id, value]);
+    if (rows[0] === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    return toUser(rows[0]);
+  }
+
+  setPasswordHash(id: string, passwordHash: string | null): Promise<UserRecord> {
+    return this.update(id, 'password_hash', passwordHash);
+  }
+
+  setDisabled(id: string, disabled: boolean): Promise<UserRecord> {
+    return this.update(id, 'disabled', disabled);
+  }
+
+  setRoles(id: string, roles: string[]): Promise<UserRecord> {
+    return this.update(id, 'roles', uniqueRoles(roles));
+  }
+
+  setName(id: string, name: string | null): Promise<UserRecord> {
+    return this.update(id, 'name', name);
+  }
+
+  recordLogin(id: string, at: number): Promise<UserRecord> {
+    return this.update(id, 'last_login_at', at);
+  }
+
+  async createMagicLink(link: NewMagicLink): Promise<void> {
+    try {
+      await this.pool.query('INSERT INTO magic_links (token_hash, user_id, email, return_to, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+        link.tokenHash,
+        link.userId,
+        link.email,
+        link.returnTo,
+        link.expiresAt,
+      ]);
+    } catch (err) {
+      if (uniqueViolation(err) !== null) throw new TesseraError('ERR_STORE_CONFLICT', 'magic link exists');
+      throw toStoreError(err);
+    }
+  }
+
+  async consumeMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null> {
+    const { rows } = await this.query<{ user_id: string; email: string; return_to: string | null }>(
+      'DELETE FROM magic_links WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id, email, return_to',
+      [tokenHash, now],
+    );
+    const row = rows[0];
+    return row === undefined ? null : { userId: row.user_id, email: row.email, returnTo: row.return_to };
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    return (await this.query('DELETE FROM magic_links WHERE expires_at <= $1', [now])).rowCount;
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1', []);
+  }
+
+  /** The pool belongs to whoever created it; there is nothing of the store's own to release. */
+  async close(): Promise<void> {}
+}

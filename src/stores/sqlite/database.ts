@@ -1,0 +1,81 @@
+/**
+ * The embedded default store: one SQLite file (`data/tessera.db`) shared by sessions, the jti
+ * replay cache, users, the audit log and the logout outbox. Each component owns its tables and
+ * brings them up to date with {@link applyMigrations} under its own component name.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { TesseraError } from '../../core/errors';
+
+/**
+ * How long a statement waits for another connection's write lock (the CLI's `sessions purge`
+ * next to a running hub) before failing with SQLITE_BUSY.
+ */
+const busyTimeoutMs = 5_000;
+
+/**
+ * Opens (creating it and its directory if needed) the SQLite file at `file`, or an in-memory
+ * database for `:memory:`. Settings, and why:
+ * - `journal_mode = WAL`: readers never block the writer and vice versa;
+ * - `synchronous = NORMAL`: with WAL, a power cut may lose the last commits but never corrupts
+ *   the file, and commits do not wait for an fsync each;
+ * - `foreign_keys = ON`: site links go with their session (SQLite leaves this off by default);
+ * - `busy_timeout`: concurrent writers wait instead of failing at once.
+ *
+ * Fails with `ERR_STORE_UNAVAILABLE` when the file cannot be opened.
+ *
+ * @example
+ * const db = openDatabase('data/tessera.db');
+ * const sessions = new SqliteSessionStore(db, { clock: systemClock });
+ */
+export function openDatabase(file: string): Database.Database {
+  try {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    return db;
+  } catch (err) {
+    throw new TesseraError('ERR_STORE_UNAVAILABLE', `cannot open SQLite database ${file}`, { cause: err });
+  }
+}
+
+/**
+ * Brings `component`'s tables up to date: `migrations[i]` is version `i + 1`, applied once, in
+ * order, each in its own transaction together with its row in `schema_migrations`. Migrations
+ * are append-only; never edit one that has shipped. A transaction that takes the write lock
+ * first (IMMEDIATE) and re-checks the version keeps two processes starting at once from applying
+ * the same migration twice. Fails with `ERR_CONFIG_INVALID` when the file's schema is newer than
+ * this code, `ERR_STORE_UNAVAILABLE` when SQLite fails.
+ *
+ * @example
+ * applyMigrations(db, 'audit', [`CREATE TABLE audit_log (…)`]);
+ */
+export function applyMigrations(db: Database.Database, component: string, migrations: readonly string[]): void {
+  try {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      component TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      PRIMARY KEY (component, version)
+    ) WITHOUT ROWID`);
+    const newestStatement = db.prepare<[string], { newest: number | null }>('SELECT max(version) AS newest FROM schema_migrations WHERE component = ?');
+    const record = db.prepare<[string, number]>('INSERT INTO schema_migrations (component, version) VALUES (?, ?)');
+    const newest = (): number => newestStatement.get(component)?.newest ?? 0;
+    const current = newest();
+    if (current > migrations.length) {
+      throw new TesseraError('ERR_CONFIG_INVALID', `the database's "${component}" schema is at version ${current}, newer than this Tessera knows (${migrations.length}): upgrade Tessera`);
+    }
+    const apply = db.transaction((version: number, sql: string) => {
+      if (newest() >= version) return;
+      db.exec(sql);
+      record.run(component, version);
+    });
+    migrations.forEach((sql, index) => apply.immediate(index + 1, sql));
+  } catch (err) {
+    if (err instanceof TesseraError) throw err;
+    throw new TesseraError('ERR_STORE_UNAVAILABLE', `migrating the "${component}" tables failed`, { cause: err });
+  }
+}

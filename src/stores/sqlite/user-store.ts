@@ -1,0 +1,255 @@
+/**
+ * Users and magic links in the embedded SQLite file.
+ *
+ * Schema (component `users`):
+ * - `users`: `email_normalized` (`normalizeEmail(email)`) carries the case-insensitive UNIQUE
+ *   constraint and orders listings (byte order, like PostgreSQL's "C" collation); `roles` is a
+ *   JSON array; `disabled` 0/1; times are Unix seconds.
+ * - `magic_links`: keyed by the token's SHA-256, never the token. Consuming is one
+ *   `DELETE … RETURNING`; better-sqlite3 runs statements one at a time, so only one caller can
+ *   get a given row.
+ */
+import type Database from 'better-sqlite3';
+import { nowSeconds, type Clock } from '../../core/clock';
+import { TesseraError } from '../../core/errors';
+import { normalizeEmail } from '../../core/users/normalize-email';
+import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, UserFilter, UserRecord, UserStore } from '../../ports';
+import { decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueRoles } from '../user-store-shared';
+import { applyMigrations } from './database';
+
+/** Append-only: each entry is one schema version (see `applyMigrations`). */
+const migrations = [
+  `CREATE TABLE users (
+    id TEXT NOT NULL PRIMARY KEY,
+    email TEXT NOT NULL,
+    email_normalized TEXT NOT NULL UNIQUE,
+    name TEXT,
+    password_hash TEXT,
+    roles TEXT NOT NULL DEFAULT '[]',
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    last_login_at INTEGER
+  ) STRICT;
+  CREATE TABLE magic_links (
+    token_hash TEXT NOT NULL PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    return_to TEXT,
+    expires_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX magic_links_expires_at ON magic_links (expires_at);`,
+] as const;
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string | null;
+  /** JSON array of strings. */
+  roles: string;
+  disabled: 0 | 1;
+  created_at: number;
+  last_login_at: number | null;
+}
+
+interface MagicLinkRow {
+  user_id: string;
+  email: string;
+  return_to: string | null;
+}
+
+const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at';
+
+function toUser(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    passwordHash: row.password_hash,
+    roles: JSON.parse(row.roles) as string[],
+    disabled: row.disabled === 1,
+    createdAt: row.created_at,
+    lastLoginAt: row.last_login_at,
+  };
+}
+
+/** SQLite result codes that mean "the file cannot be used right now", not "the request is wrong". */
+const unavailableCode = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB)/;
+
+/** The statements every call uses, prepared once. */
+function prepareStatements(db: Database.Database) {
+  return {
+    insertUser: db.prepare<[string, string, string, string | null, string | null, string, number, number]>(
+      `INSERT INTO users (id, email, email_normalized, name, password_hash, roles, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    byId: db.prepare<[string], UserRow>(`SELECT ${userColumns} FROM users WHERE id = ?`),
+    byEmail: db.prepare<[string], UserRow>(`SELECT ${userColumns} FROM users WHERE email_normalized = ?`),
+    insertLink: db.prepare<[string, string, string, string | null, number]>(
+      'INSERT INTO magic_links (token_hash, user_id, email, return_to, expires_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    consumeLink: db.prepare<[string, number], MagicLinkRow>(
+      'DELETE FROM magic_links WHERE token_hash = ? AND expires_at > ? RETURNING user_id, email, return_to',
+    ),
+    purgeLinks: db.prepare<[number]>('DELETE FROM magic_links WHERE expires_at <= ?'),
+    ping: db.prepare('SELECT 1'),
+  };
+}
+
+export interface SqliteUserStoreOptions {
+  /** Supplies `createdAt` of new users. */
+  clock: Clock;
+}
+
+/**
+ * `UserStore` and `MagicLinkStore` over an open SQLite database (see `openDatabase`). Applies
+ * its migrations on construction. The database belongs to the caller (sessions, audit log and
+ * outbox share the file), so `close()` leaves it open.
+ *
+ * @example
+ * const users = new SqliteUserStore(openDatabase('data/tessera.db'), { clock: systemClock });
+ * const ada = await users.create({ email: 'Ada@example.org', roles: ['admin'] });
+ */
+export class SqliteUserStore implements UserStore, MagicLinkStore {
+  private readonly clock: Clock;
+  private readonly statements: ReturnType<typeof prepareStatements>;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: SqliteUserStoreOptions,
+  ) {
+    this.clock = options.clock;
+    applyMigrations(db, 'users', migrations);
+    this.statements = prepareStatements(db);
+  }
+
+  /** Runs a statement, turning SQLite failures of the file (not of the request) into 503s. */
+  private run<T>(action: () => T): T {
+    try {
+      return action();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      // A closed database throws a TypeError without a code.
+      if (!this.db.open || (typeof code === 'string' && unavailableCode.test(code))) {
+        throw new TesseraError('ERR_STORE_UNAVAILABLE', 'SQLite is unavailable', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async create(user: NewUser): Promise<UserRecord> {
+    const record = newUserRecord(user, nowSeconds(this.clock));
+    try {
+      this.run(() =>
+        this.statements.insertUser.run(
+          record.id,
+          record.email,
+          normalizeEmail(record.email),
+          record.name,
+          record.passwordHash,
+          JSON.stringify(record.roles),
+          record.disabled ? 1 : 0,
+          record.createdAt,
+        ),
+      );
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE' && String((err as Error).message).includes('users.email_normalized')) {
+        throw new TesseraError('ERR_USER_EXISTS', 'a user with this e-mail address exists');
+      }
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new TesseraError('ERR_STORE_CONFLICT', 'a user with this id exists');
+      throw err;
+    }
+    return record;
+  }
+
+  async findById(id: string): Promise<UserRecord | null> {
+    const row = this.run(() => this.statements.byId.get(id));
+    return row === undefined ? null : toUser(row);
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | null> {
+    const row = this.run(() => this.statements.byEmail.get(normalizeEmail(email)));
+    return row === undefined ? null : toUser(row);
+  }
+
+  async list(filter: UserFilter, page: PageRequest): Promise<Page<UserRecord>> {
+    const limit = pageSize(page);
+    const after = decodeUserCursor(page.cursor);
+    const conditions: string[] = [];
+    const values: (string | number)[] = [];
+    if (filter.emailContains !== undefined) {
+      // instr, not LIKE: `%` and `_` in the search are plain characters.
+      conditions.push('instr(email_normalized, ?) > 0');
+      values.push(normalizeEmail(filter.emailContains));
+    }
+    if (filter.role !== undefined) {
+      conditions.push('EXISTS (SELECT 1 FROM json_each(users.roles) WHERE json_each.value = ?)');
+      values.push(filter.role);
+    }
+    if (filter.disabled !== undefined) {
+      conditions.push('disabled = ?');
+      values.push(filter.disabled ? 1 : 0);
+    }
+    if (after !== null) {
+      conditions.push('email_normalized > ?');
+      values.push(after);
+    }
+    const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+    const rows = this.run(() =>
+      this.db.prepare<unknown[], UserRow>(`SELECT ${userColumns} FROM users ${where} ORDER BY email_normalized LIMIT ?`).all(...values, limit + 1),
+    );
+    return toUserPage(rows.map(toUser), limit);
+  }
+
+  /** Sets one column of one user and returns the updated record. */
+  private update(id: string, column: string, value: string | number | null): UserRecord {
+    const row = this.run(() => this.db.prepare<[string | number | null, string], UserRow>(`UPDATE users SET ${column} = ? WHERE id = ? RETURNING ${userColumns}`).get(value, id));
+    if (row === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    return toUser(row);
+  }
+
+  async setPasswordHash(id: string, passwordHash: string | null): Promise<UserRecord> {
+    return this.update(id, 'password_hash', passwordHash);
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<UserRecord> {
+    return this.update(id, 'disabled', disabled ? 1 : 0);
+  }
+
+  async setRoles(id: string, roles: string[]): Promise<UserRecord> {
+    return this.update(id, 'roles', JSON.stringify(uniqueRoles(roles)));
+  }
+
+  async setName(id: string, name: string | null): Promise<UserRecord> {
+    return this.update(id, 'name', name);
+  }
+
+  async recordLogin(id: string, at: number): Promise<UserRecord> {
+    return this.update(id, 'last_login_at', at);
+  }
+
+  async createMagicLink(link: NewMagicLink): Promise<void> {
+    try {
+      this.run(() => this.statements.insertLink.run(link.tokenHash, link.userId, link.email, link.returnTo, link.expiresAt));
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new TesseraError('ERR_STORE_CONFLICT', 'magic link exists');
+      throw err;
+    }
+  }
+
+  async consumeMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null> {
+    const row = this.run(() => this.statements.consumeLink.get(tokenHash, now));
+    return row === undefined ? null : { userId: row.user_id, email: row.email, returnTo: row.return_to };
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    return this.run(() => this.statements.purgeLinks.run(now)).changes;
+  }
+
+  async ping(): Promise<void> {
+    this.run(() => this.statements.ping.get());
+  }
+
+  /** The database belongs to whoever opened it; there is nothing of the store's own to release. */
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,125 @@
+/**
+ * The real `tessera users …` and `tessera keys …` commands against a SQLite file in a temp
+ * directory, with standard input and output captured.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/cli/main';
+import type { CliIo } from '../../src/cli/io';
+import { systemClock } from '../../src/core/clock';
+import { createSessionRecord } from '../../src/core/sessions/session';
+import { silentLogger } from '../../src/log/logger';
+import { openStores } from '../../src/stores/open';
+import { loadConfig } from '../../src/config/load';
+import { verifyPassword } from '../../src/users/password';
+
+describe('tessera users and keys', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let output: string[];
+  let errors: string[];
+  let secret: string;
+
+  const io = (): CliIo => ({ out: (t) => output.push(t), err: (t) => errors.push(t), readSecret: async () => secret, env });
+  const tessera = (...args: string[]) => run(['node', 'tessera', ...args], io());
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+    env = { TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`, TESSERA_KEYS_DIR: join(dir, 'keys'), TESSERA_LOG_LEVEL: 'silent' };
+    output = [];
+    errors = [];
+    secret = 'a long enough password';
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function stores() {
+    return openStores(loadConfig({ env }).config, systemClock, silentLogger());
+  }
+
+  it('adds an admin with a password read from standard input, and lists them', async () => {
+    expect(await tessera('users', 'add', '--email', 'Root@Example.com', '--name', 'Root', '--admin', '--password-stdin')).toBe(0);
+    expect(output[0]).toMatch(/^created Root@Example\.com \(id [A-Za-z0-9_-]{22}, roles admin\)$/);
+    const s = await stores();
+    const user = await s.users.findByEmail('root@example.com');
+    expect(user?.roles).toEqual(['admin']);
+    expect(await verifyPassword(user!.passwordHash!, 'a long enough password')).toBe(true);
+    await s.close();
+    output = [];
+    expect(await tessera('users', 'list')).toBe(0);
+    expect(output[0]).toMatch(/^EMAIL\s+NAME\s+ROLES/);
+    expect(output[0]).toContain('Root@Example.com');
+  });
+
+  it('refuses a duplicate e-mail and an invalid address with their codes', async () => {
+    expect(await tessera('users', 'add', '--email', 'a@example.com')).toBe(0);
+    expect(await tessera('users', 'add', '--email', 'A@EXAMPLE.COM')).toBe(1);
+    expect(errors[0]).toMatch(/^tessera: ERR_USER_EXISTS: /);
+    expect(await tessera('users', 'add', '--email', 'a@b.com\nBcc: x@y.com')).toBe(1);
+    expect(errors[1]).toMatch(/^tessera: ERR_EMAIL_INVALID: /);
+  });
+
+  it('refuses a too-short password without creating the user', async () => {
+    secret = 'short';
+    expect(await tessera('users', 'add', '--email', 'b@example.com', '--password-stdin')).toBe(1);
+    expect(errors[0]).toMatch(/^tessera: ERR_PASSWORD_POLICY: /);
+    const s = await stores();
+    expect(await s.users.findByEmail('b@example.com')).toBeNull();
+    await s.close();
+  });
+
+  it('disabling a user ends all of their sessions; enable lets them back', async () => {
+    await tessera('users', 'add', '--email', 'c@example.com');
+    let s = await stores();
+    const user = (await s.users.findByEmail('c@example.com'))!;
+    const policy = { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43200, touchIntervalSeconds: 60 };
+    const now = Math.floor(Date.now() / 1000);
+    const sessions = [createSessionRecord({ userId: user.id, ip: null, userAgent: null, now }, policy), createSessionRecord({ userId: user.id, ip: null, userAgent: null, now }, policy)];
+    for (const { record } of sessions) await s.sessions.create(record);
+    await s.close();
+
+    expect(await tessera('users', 'disable', '--email', 'c@example.com')).toBe(0);
+    expect(output.at(-1)).toBe('disabled c@example.com; ended 2 session(s)');
+    s = await stores();
+    expect((await s.users.findById(user.id))?.disabled).toBe(true);
+    expect(await s.sessions.listByUser(user.id)).toEqual([]);
+    await s.close();
+
+    expect(await tessera('users', 'enable', '--email', 'c@example.com')).toBe(0);
+    s = await stores();
+    expect((await s.users.findById(user.id))?.disabled).toBe(false);
+    await s.close();
+  });
+
+  it('sets and clears a password', async () => {
+    await tessera('users', 'add', '--email', 'd@example.com');
+    secret = 'another good password';
+    expect(await tessera('users', 'passwd', '--email', 'd@example.com')).toBe(0);
+    let s = await stores();
+    expect(await verifyPassword((await s.users.findByEmail('d@example.com'))!.passwordHash!, 'another good password')).toBe(true);
+    await s.close();
+    expect(await tessera('users', 'passwd', '--email', 'd@example.com', '--clear')).toBe(0);
+    s = await stores();
+    expect((await s.users.findByEmail('d@example.com'))!.passwordHash).toBeNull();
+    await s.close();
+    expect(await tessera('users', 'passwd', '--email', 'nobody@example.com')).toBe(1);
+    expect(errors[0]).toMatch(/^tessera: ERR_USER_NOT_FOUND: /);
+  });
+
+  it('lists keys (generating the first), rotates and retires', async () => {
+    expect(await tessera('keys', 'list')).toBe(0);
+    const [header, first] = output[0]!.split('\n');
+    expect(header).toMatch(/^KID\s+ALG\s+STATE/);
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}\s+RS256\s+active/);
+    const firstKid = first!.split(/\s+/)[0]!;
+    output = [];
+    expect(await tessera('keys', 'rotate')).toBe(0);
+    expect(output[0]).toMatch(/^published [A-Za-z0-9_-]{43} as next; it signs from /);
+    output = [];
+    await tessera('keys', 'list');
+    expect(output[0]!.split('\n')).toHaveLength(3);
+    expect(await tessera('keys', 'retire', 'no-such-kid')).toBe(1);
+    expect(errors[0]).toMatch(/^tessera: ERR_KEY_UNKNOWN: /);
+    expect(await tessera('keys', 'retire', firstKid)).toBe(0);
+  });
+});

@@ -1,0 +1,301 @@
+/**
+ * The contract every `UserStore` + `MagicLinkStore` adapter fulfils (ports.ts). Adapter test
+ * files call `describeUserStoreContract` with a function that opens a fresh, empty store.
+ */
+import type { FrozenClock } from '../../src/core/clock';
+import type { MagicLinkStore, NewMagicLink, UserRecord, UserStore } from '../../src/ports';
+
+export interface UserStoreSubject {
+  store: UserStore & MagicLinkStore;
+  /** The clock the store was given; starts at `contractStart`. */
+  clock: FrozenClock;
+  /** Releases everything `open` created. */
+  dispose(): Promise<void>;
+}
+
+/** Where the subject's clock starts (ms). */
+export const contractStart = 1_700_000_000_000;
+const t0 = contractStart / 1000;
+
+async function codeOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as { code?: unknown }).code;
+  }
+  return 'resolved';
+}
+
+function emails(users: UserRecord[]): string[] {
+  return users.map((user) => user.email);
+}
+
+export function describeUserStoreContract(open: () => Promise<UserStoreSubject>): void {
+  let subject: UserStoreSubject;
+  let store: UserStore & MagicLinkStore;
+
+  beforeEach(async () => {
+    subject = await open();
+    store = subject.store;
+  });
+
+  afterEach(async () => {
+    await subject.dispose();
+  });
+
+  describe('create and find', () => {
+    it('creates a user with defaults and finds it by id and e-mail', async () => {
+      const created = await store.create({ email: '  Ada@Example.org ' });
+      expect(created).toEqual({
+        id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+        email: 'Ada@Example.org',
+        name: null,
+        passwordHash: null,
+        roles: [],
+        disabled: false,
+        createdAt: t0,
+        lastLoginAt: null,
+      });
+      expect(await store.findById(created.id)).toEqual(created);
+      expect(await store.findByEmail('Ada@Example.org')).toEqual(created);
+    });
+
+    it('stores every given field, dropping duplicate roles', async () => {
+      subject.clock.advance(5_000);
+      const created = await store.create({
+        id: 'user-1',
+        email: 'grace@example.org',
+        name: 'Grace Hopper',
+        passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
+        roles: ['admin', 'auditor', 'admin'],
+        disabled: true,
+      });
+      const expected: UserRecord = {
+        id: 'user-1',
+        email: 'grace@example.org',
+        name: 'Grace Hopper',
+        passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
+        roles: ['admin', 'auditor'],
+        disabled: true,
+        createdAt: t0 + 5,
+        lastLoginAt: null,
+      };
+      expect(created).toEqual(expected);
+      expect(await store.findById('user-1')).toEqual(expected);
+    });
+
+    it('gives every user its own random id', async () => {
+      const a = await store.create({ email: 'a@example.org' });
+      const b = await store.create({ email: 'b@example.org' });
+      expect(a.id).not.toBe(b.id);
+    });
+
+    it('answers null for unknown ids and addresses', async () => {
+      await store.create({ email: 'a@example.org' });
+      expect(await store.findById('nobody')).toBeNull();
+      expect(await store.findByEmail('b@example.org')).toBeNull();
+    });
+
+    it('refuses an empty e-mail address with ERR_BAD_REQUEST', async () => {
+      expect(await codeOf(store.create({ email: '   ' }))).toBe('ERR_BAD_REQUEST');
+    });
+
+    it('refuses a taken id with ERR_STORE_CONFLICT', async () => {
+      await store.create({ id: 'same', email: 'a@example.org' });
+      expect(await codeOf(store.create({ id: 'same', email: 'b@example.org' }))).toBe('ERR_STORE_CONFLICT');
+      expect(await store.findByEmail('b@example.org')).toBeNull();
+    });
+  });
+
+  describe('case-insensitive e-mail addresses', () => {
+    it('treats A@x.io and a@X.IO as one address', async () => {
+      const first = await store.create({ email: 'A@x.io' });
+      expect(await codeOf(store.create({ email: 'a@X.IO' }))).toBe('ERR_USER_EXISTS');
+      expect(await codeOf(store.create({ email: ' a@x.io ' }))).toBe('ERR_USER_EXISTS');
+      expect(await store.findByEmail('a@X.IO')).toEqual(first);
+      expect(await store.findByEmail('  A@X.io  ')).toEqual(first);
+      const page = await store.list({}, { limit: 10 });
+      expect(emails(page.items)).toEqual(['A@x.io']);
+    });
+
+    it('folds non-ASCII case too, and keeps the address as entered', async () => {
+      const first = await store.create({ email: 'Élodie@Exemple.fr' });
+      expect(await codeOf(store.create({ email: 'élodie@exemple.fr' }))).toBe('ERR_USER_EXISTS');
+      expect((await store.findByEmail('ÉLODIE@EXEMPLE.FR'))?.email).toBe('Élodie@Exemple.fr');
+      expect(first.email).toBe('Élodie@Exemple.fr');
+    });
+  });
+
+  describe('list', () => {
+    beforeEach(async () => {
+      // Created out of order and in mixed case: the order must come from the normalized address.
+      await store.create({ email: 'Dora@example.org', roles: ['auditor'] });
+      await store.create({ email: 'bob@example.net', roles: ['admin'], disabled: true });
+      await store.create({ email: 'ALICE@example.org', roles: ['admin', 'auditor'] });
+      await store.create({ email: 'carol_x@example.com' });
+      await store.create({ email: 'carolyx@example.com', disabled: true });
+    });
+
+    const all = ['ALICE@example.org', 'bob@example.net', 'carol_x@example.com', 'carolyx@example.com', 'Dora@example.org'];
+
+    it('orders by normalized e-mail address', async () => {
+      const page = await store.list({}, { limit: 100 });
+      expect(emails(page.items)).toEqual(all);
+      expect(page.nextCursor).toBeNull();
+    });
+
+    it('filters by e-mail substring, case-insensitively and literally', async () => {
+      expect(emails((await store.list({ emailContains: 'EXAMPLE.ORG' }, { limit: 100 })).items)).toEqual(['ALICE@example.org', 'Dora@example.org']);
+      // `_` and `%` are characters here, not LIKE wildcards.
+      expect(emails((await store.list({ emailContains: 'carol_' }, { limit: 100 })).items)).toEqual(['carol_x@example.com']);
+      expect((await store.list({ emailContains: '%' }, { limit: 100 })).items).toEqual([]);
+    });
+
+    it('filters by role and by disabled flag, combined with AND', async () => {
+      expect(emails((await store.list({ role: 'admin' }, { limit: 100 })).items)).toEqual(['ALICE@example.org', 'bob@example.net']);
+      expect(emails((await store.list({ role: 'admi' }, { limit: 100 })).items)).toEqual([]);
+      expect(emails((await store.list({ disabled: true }, { limit: 100 })).items)).toEqual(['bob@example.net', 'carolyx@example.com']);
+      expect(emails((await store.list({ disabled: false }, { limit: 100 })).items)).toEqual(['ALICE@example.org', 'carol_x@example.com', 'Dora@example.org']);
+      expect(emails((await store.list({ role: 'admin', disabled: false }, { limit: 100 })).items)).toEqual(['ALICE@example.org']);
+      expect(emails((await store.list({ role: 'auditor', emailContains: 'dora' }, { limit: 100 })).items)).toEqual(['Dora@example.org']);
+    });
+
+    it('pages through every user exactly once', async () => {
+      const first = await store.list({}, { limit: 2 });
+      expect(emails(first.items)).toEqual(all.slice(0, 2));
+      expect(first.nextCursor).not.toBeNull();
+      const second = await store.list({}, { limit: 2, cursor: first.nextCursor });
+      expect(emails(second.items)).toEqual(all.slice(2, 4));
+      const third = await store.list({}, { limit: 2, cursor: second.nextCursor });
+      expect(emails(third.items)).toEqual(all.slice(4));
+      expect(third.nextCursor).toBeNull();
+    });
+
+    it('pages within a filter and ends without an empty page', async () => {
+      const first = await store.list({ disabled: false }, { limit: 2 });
+      expect(emails(first.items)).toEqual(['ALICE@example.org', 'carol_x@example.com']);
+      const second = await store.list({ disabled: false }, { limit: 2, cursor: first.nextCursor });
+      expect(emails(second.items)).toEqual(['Dora@example.org']);
+      expect(second.nextCursor).toBeNull();
+      const exact = await store.list({ role: 'admin' }, { limit: 2 });
+      expect(exact.items).toHaveLength(2);
+      expect(exact.nextCursor).toBeNull();
+    });
+
+    it('refuses a bad limit or cursor with ERR_BAD_REQUEST', async () => {
+      expect(await codeOf(store.list({}, { limit: 0 }))).toBe('ERR_BAD_REQUEST');
+      expect(await codeOf(store.list({}, { limit: 1.5 }))).toBe('ERR_BAD_REQUEST');
+      expect(await codeOf(store.list({}, { limit: 2, cursor: '***' }))).toBe('ERR_BAD_REQUEST');
+    });
+  });
+
+  describe('updates', () => {
+    let user: UserRecord;
+    let other: UserRecord;
+
+    beforeEach(async () => {
+      user = await store.create({ email: 'ada@example.org', name: 'Ada', passwordHash: 'hash-1', roles: ['admin'] });
+      other = await store.create({ email: 'bob@example.org' });
+    });
+
+    it('disables and enables a user', async () => {
+      expect(await store.setDisabled(user.id, true)).toEqual({ ...user, disabled: true });
+      expect((await store.findById(user.id))?.disabled).toBe(true);
+      expect(await store.setDisabled(user.id, false)).toEqual(user);
+      expect(await store.findById(user.id)).toEqual(user);
+      expect(await store.findById(other.id)).toEqual(other);
+    });
+
+    it('replaces roles, without duplicates', async () => {
+      expect((await store.setRoles(user.id, ['auditor', 'admin', 'auditor'])).roles).toEqual(['auditor', 'admin']);
+      expect((await store.findById(user.id))?.roles).toEqual(['auditor', 'admin']);
+      expect((await store.setRoles(user.id, [])).roles).toEqual([]);
+      expect((await store.list({ role: 'admin' }, { limit: 10 })).items).toEqual([]);
+    });
+
+    it('records the last login', async () => {
+      expect(await store.recordLogin(user.id, t0 + 60)).toEqual({ ...user, lastLoginAt: t0 + 60 });
+      expect((await store.findById(user.id))?.lastLoginAt).toBe(t0 + 60);
+      expect((await store.findById(other.id))?.lastLoginAt).toBeNull();
+    });
+
+    it('sets and clears the password hash', async () => {
+      expect((await store.setPasswordHash(user.id, 'hash-2')).passwordHash).toBe('hash-2');
+      expect((await store.findById(user.id))?.passwordHash).toBe('hash-2');
+      expect((await store.setPasswordHash(user.id, null)).passwordHash).toBeNull();
+      expect((await store.findByEmail('ada@example.org'))?.passwordHash).toBeNull();
+    });
+
+    it('sets and clears the display name', async () => {
+      expect((await store.setName(user.id, 'Ada Lovelace')).name).toBe('Ada Lovelace');
+      expect((await store.setName(user.id, null)).name).toBeNull();
+      expect((await store.findById(user.id))?.name).toBeNull();
+    });
+
+    it('fails with ERR_USER_NOT_FOUND for an unknown id', async () => {
+      expect(await codeOf(store.setDisabled('nobody', true))).toBe('ERR_USER_NOT_FOUND');
+      expect(await codeOf(store.setRoles('nobody', ['admin']))).toBe('ERR_USER_NOT_FOUND');
+      expect(await codeOf(store.setName('nobody', 'x'))).toBe('ERR_USER_NOT_FOUND');
+      expect(await codeOf(store.setPasswordHash('nobody', null))).toBe('ERR_USER_NOT_FOUND');
+      expect(await codeOf(store.recordLogin('nobody', t0))).toBe('ERR_USER_NOT_FOUND');
+    });
+  });
+
+  describe('magic links', () => {
+    const link = (tokenHash: string, expiresAt: number): NewMagicLink => ({
+      tokenHash,
+      userId: 'user-1',
+      email: 'Ada@example.org',
+      expiresAt,
+      returnTo: 'https://www.example.org/basket',
+    });
+
+    it('grants a link once', async () => {
+      await store.createMagicLink(link('a'.repeat(64), t0 + 600));
+      expect(await store.consumeMagicLink('a'.repeat(64), t0 + 1)).toEqual({
+        userId: 'user-1',
+        email: 'Ada@example.org',
+        returnTo: 'https://www.example.org/basket',
+      });
+      expect(await store.consumeMagicLink('a'.repeat(64), t0 + 2)).toBeNull();
+    });
+
+    it('keeps a null return_to', async () => {
+      await store.createMagicLink({ ...link('b'.repeat(64), t0 + 600), returnTo: null });
+      expect(await store.consumeMagicLink('b'.repeat(64), t0)).toEqual({ userId: 'user-1', email: 'Ada@example.org', returnTo: null });
+    });
+
+    it('grants exactly one of 20 concurrent consumes', async () => {
+      await store.createMagicLink(link('c'.repeat(64), t0 + 600));
+      const grants = await Promise.all(Array.from({ length: 20 }, () => store.consumeMagicLink('c'.repeat(64), t0)));
+      expect(grants.filter((grant) => grant !== null)).toHaveLength(1);
+    });
+
+    it('answers null for an unknown or expired link', async () => {
+      await store.createMagicLink(link('d'.repeat(64), t0 + 600));
+      await store.createMagicLink(link('e'.repeat(64), t0 + 600));
+      expect(await store.consumeMagicLink('0'.repeat(64), t0)).toBeNull();
+      expect(await store.consumeMagicLink('d'.repeat(64), t0 + 600)).toBeNull();
+      expect(await store.consumeMagicLink('e'.repeat(64), t0 + 599)).not.toBeNull();
+    });
+
+    it('refuses a duplicate token hash with ERR_STORE_CONFLICT', async () => {
+      await store.createMagicLink(link('f'.repeat(64), t0 + 600));
+      expect(await codeOf(store.createMagicLink({ ...link('f'.repeat(64), t0 + 600), userId: 'user-2' }))).toBe('ERR_STORE_CONFLICT');
+      expect((await store.consumeMagicLink('f'.repeat(64), t0))?.userId).toBe('user-1');
+    });
+
+    it('purges expired links only', async () => {
+      await store.createMagicLink(link('1'.repeat(64), t0 + 10));
+      await store.createMagicLink(link('2'.repeat(64), t0 + 20));
+      await store.createMagicLink(link('3'.repeat(64), t0 + 600));
+      expect(await store.purgeExpired(t0 + 20)).toBe(2);
+      expect(await store.purgeExpired(t0 + 20)).toBe(0);
+      expect(await store.consumeMagicLink('3'.repeat(64), t0 + 20)).not.toBeNull();
+    });
+  });
+
+  it('answers ping', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * E-mail magic links end to end: the hub sends through a real SMTP server started here, the
+ * test reads the message as it crossed the wire, and a cookie-keeping client follows the link.
+ */
+import { createMailer } from '../../src/mail/mailer';
+import { silentLogger } from '../../src/log/logger';
+import { parseCookieValue } from '../../src/core/sessions/session';
+import { CookieClient, csrfFrom } from '../support/client';
+import { startTestHub, type TestHub } from '../support/hub';
+import { readMessage, startSmtpServer, type SmtpTestServer } from '../support/smtp';
+
+const hubOrigin = 'https://hub.example.com';
+const sameOrigin = { origin: hubOrigin, 'sec-fetch-site': 'same-origin' };
+
+async function waitForMail(smtp: SmtpTestServer, count: number): Promise<void> {
+  for (let i = 0; i < 100 && smtp.messages.length < count; i += 1) await new Promise((r) => setTimeout(r, 20));
+  expect(smtp.messages).toHaveLength(count);
+}
+
+describe('magic link login', () => {
+  let smtp: SmtpTestServer;
+  let hub: TestHub;
+
+  beforeAll(async () => {
+    smtp = await startSmtpServer();
+    const mailer = createMailer({ transport: 'smtp', from: 'login@hub.example.com', smtp: { host: '127.0.0.1', port: smtp.port, secure: false } }, silentLogger());
+    hub = await startTestHub({ mailer });
+    await hub.deps.users.create({ email: 'Ada@Example.com', name: 'Ada' });
+  });
+  afterAll(async () => {
+    await hub.close();
+    await smtp.close();
+  });
+  beforeEach(() => {
+    smtp.messages.length = 0;
+  });
+
+  async function requestLink(client: CookieClient, email: string, returnTo = '') {
+    const csrf = csrfFrom((await client.get('/login')).body);
+    return client.post('/login/email', { _csrf: csrf, email, return_to: returnTo }, sameOrigin);
+  }
+
+  async function linkFromMail(index = 0): Promise<string> {
+    const mail = readMessage(smtp.messages[index]!.raw);
+    const match = /https:\/\/hub\.example\.com\/login\/link\?token=[A-Za-z0-9_-]{43}/.exec(mail.text ?? '');
+    expect(match).not.toBeNull();
+    return match![0];
+  }
+
+  it('mails a link built from the public URL (not Host), which signs in once through a POST', async () => {
+    const client = new CookieClient(hub.url, { host: 'attacker.example' });
+    const res = await requestLink(client, 'ada@example.com');
+    expect(res.status).toBe(200);
+    await waitForMail(smtp, 1);
+    // The local part as the user entered it; the envelope carries the domain lower-cased.
+    expect(smtp.messages[0]!.to).toEqual(['Ada@example.com']);
+    expect(smtp.messages[0]!.from).toBe('login@hub.example.com');
+    const link = new URL(await linkFromMail());
+
+    // Opening the link (a GET, as a mail scanner would) consumes nothing.
+    const landing = await client.get(`${link.pathname}${link.search}`);
+    expect(landing.status).toBe(200);
+    expect(landing.body).toContain('action="/login/link"');
+    const again = await client.get(`${link.pathname}${link.search}`);
+    expect(again.status).toBe(200);
+    expect(client.cookies.has('__Host-tessera')).toBe(false);
+
+    const token = link.searchParams.get('token')!;
+    const consumed = await client.post('/login/link', { _csrf: csrfFrom(landing.body), token }, sameOrigin);
+    expect(consumed.status).toBe(303);
+    expect(consumed.headers.get('location')).toBe(`${hubOrigin}/account`);
+    const sid = parseCookieValue(client.cookies.get('__Host-tessera'))!.sid;
+    expect((await hub.deps.sessions.get(sid))?.userId).toBe((await hub.deps.users.findByEmail('ada@example.com'))!.id);
+
+    const other = new CookieClient(hub.url);
+    const page = await other.get(`${link.pathname}${link.search}`);
+    const reused = await other.post('/login/link', { _csrf: csrfFrom(page.body), token }, sameOrigin);
+    expect(reused.status).toBe(400);
+    expect(other.cookies.has('__Host-tessera')).toBe(false);
+  });
+
+  it('refuses an expired link', async () => {
+    const client = new CookieClient(hub.url);
+    await requestLink(client, 'ada@example.com');
+    await waitForMail(smtp, 1);
+    const link = new URL(await linkFromMail());
+    hub.clock.advance(10 * 60 * 1000 + 1000);
+    const page = await client.get(`${link.pathname}${link.search}`);
+    const res = await client.post('/login/link', { _csrf: csrfFrom(page.body), token: link.searchParams.get('token')! }, sameOrigin);
+    expect(res.status).toBe(400);
+    expect(client.cookies.has('__Host-tessera')).toBe(false);
+  });
+
+  it('answers the same for an unknown address and sends nothing', async () => {
+    const client = new CookieClient(hub.url);
+    const known = await requestLink(client, 'ada@example.com');
+    await waitForMail(smtp, 1);
+    const unknown = await requestLink(client, 'nobody@example.com');
+    const invalid = await requestLink(client, 'a@b.com\r\nBcc: x@y.com');
+    expect(unknown.status).toBe(known.status);
+    expect(unknown.body).toBe(known.body);
+    expect(invalid.body).toBe(known.body);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.messages).toHaveLength(1);
+  });
+
+  it('carries a return_to on a configured origin through the link', async () => {
+    const client = new CookieClient(hub.url);
+    await requestLink(client, 'ada@example.com', `${hubOrigin}/account?from=mail`);
+    await waitForMail(smtp, 1);
+    const link = new URL(await linkFromMail());
+    const page = await client.get(`${link.pathname}${link.search}`);
+    const res = await client.post('/login/link', { _csrf: csrfFrom(page.body), token: link.searchParams.get('token')! }, sameOrigin);
+    expect(res.headers.get('location')).toBe(`${hubOrigin}/account?from=mail`);
+  });
+});

@@ -1,0 +1,94 @@
+import { magicLinkMessage, newSignInMessage, sessionsEndedByAdminMessage } from '../../src/mail/templates';
+
+const at = new Date(Date.UTC(2025, 2, 1, 14, 5, 9));
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+}
+
+describe('magicLinkMessage', () => {
+  const link = 'https://login.example.com/login/magic?token=abc_DEF-123&return=1';
+
+  it('puts the link and its lifetime in both parts', () => {
+    const message = magicLinkMessage({ to: 'ada@example.com', link, expiresMinutes: 10 });
+    expect(message.to).toBe('ada@example.com');
+    expect(message.subject).toBe('Your sign-in link for Tessera');
+    expect(message.text).toContain(`\n${link}\n`);
+    expect(message.text).toContain('expires in 10 minutes');
+    expect(message.html).toContain('<a href="https://login.example.com/login/magic?token=abc_DEF-123&amp;return=1">');
+    expect(message.html).toContain('expires in 10 minutes');
+  });
+
+  it('says "1 minute" for one minute', () => {
+    expect(magicLinkMessage({ to: 'a@b.com', link, expiresMinutes: 1 }).text).toContain('expires in 1 minute.');
+  });
+
+  it('escapes the product name in the HTML part', () => {
+    const message = magicLinkMessage({ to: 'a@b.com', link, expiresMinutes: 10, product: 'Shop <b>"&"</b>' });
+    expect(message.subject).toBe('Your sign-in link for Shop <b>"&"</b>');
+    expect(message.html).toContain('Sign in to Shop &lt;b&gt;&quot;&amp;&quot;&lt;/b&gt;');
+    expect(message.html).not.toContain('<b>');
+  });
+
+  it('escapes a quote in the link so it cannot leave the href attribute', () => {
+    const message = magicLinkMessage({ to: 'a@b.com', link: 'https://login.example.com/m?t="onclick="x', expiresMinutes: 10 });
+    expect(message.html).toContain('href="https://login.example.com/m?t=&quot;onclick=&quot;x"');
+  });
+
+  it('accepts an http link for local development', () => {
+    expect(magicLinkMessage({ to: 'a@b.com', link: 'http://localhost:8080/m?t=x', expiresMinutes: 10 }).text).toContain('http://localhost:8080/m?t=x');
+  });
+
+  it.each([['javascript:alert(1)'], ['data:text/html,<script>x</script>'], ['/login/magic?token=x'], ['']])(
+    'refuses the link %j with ERR_INTERNAL',
+    (bad) => {
+      expect(codeOf(() => magicLinkMessage({ to: 'a@b.com', link: bad, expiresMinutes: 10 }))).toBe('ERR_INTERNAL');
+    },
+  );
+});
+
+describe('newSignInMessage', () => {
+  it('shows time in UTC, device and address', () => {
+    const message = newSignInMessage({ to: 'ada@example.com', device: 'Firefox on Linux', ip: '203.0.113.9', at });
+    expect(message.to).toBe('ada@example.com');
+    expect(message.subject).toBe('New sign-in to Tessera');
+    expect(message.text).toContain('Time:    2025-03-01 14:05 UTC');
+    expect(message.text).toContain('Device:  Firefox on Linux');
+    expect(message.text).toContain('Address: 203.0.113.9');
+    expect(message.html).toContain('<td>2025-03-01 14:05 UTC</td>');
+    expect(message.html).toContain('<td>Firefox on Linux</td>');
+    expect(message.html).toContain('<td>203.0.113.9</td>');
+  });
+
+  it('escapes a hostile user agent in the HTML part', () => {
+    const message = newSignInMessage({ to: 'a@b.com', device: '<img src=x onerror="alert(1)">', ip: null, at });
+    expect(message.html).toContain('<td>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</td>');
+    expect(message.html).not.toContain('<img');
+  });
+
+  it('says "unknown" when device or address are missing', () => {
+    const message = newSignInMessage({ to: 'a@b.com', device: null, ip: null, at });
+    expect(message.text).toContain('Device:  unknown device');
+    expect(message.text).toContain('Address: unknown');
+  });
+
+  it('shortens a long user agent to 200 characters', () => {
+    const message = newSignInMessage({ to: 'a@b.com', device: `${'x'.repeat(500)}`, ip: null, at });
+    expect(message.text).toContain(`Device:  ${'x'.repeat(199)}…\n`);
+  });
+});
+
+describe('sessionsEndedByAdminMessage', () => {
+  it('says who ended the sessions and when', () => {
+    const message = sessionsEndedByAdminMessage({ to: 'ada@example.com', at, product: 'Example & Co' });
+    expect(message.to).toBe('ada@example.com');
+    expect(message.subject).toBe('You were signed out of Example & Co');
+    expect(message.text).toContain('An administrator ended all of your Example & Co sessions at 2025-03-01 14:05 UTC.');
+    expect(message.html).toContain('An administrator ended all of your Example &amp; Co sessions at 2025-03-01 14:05 UTC.');
+  });
+});
