@@ -209,11 +209,18 @@ function keySuits({ alg, publicKey }: VerificationKey): boolean {
  * rejects `none`, and an empty header or payload is not JSON.
  */
 function decodeSegment(segment: string): Buffer | null {
-  // Buffer.from skips characters outside the alphabet; re-encoding exposes anything it skipped
-  // or any non-canonical tail, so the round trip is the validity check.
-  const bytes = Buffer.from(segment, 'base64url');
-  return bytes.toString('base64url') === segment ? bytes : null;
+  // Buffer.from would skip characters outside the alphabet and accept '+', '/' and padding.
+  // (Checked here rather than by re-encoding and comparing: no string built per segment.)
+  if (!BASE64URL.test(segment) || segment.length % 4 === 1) return null;
+  // The bits of the last character beyond the data must be zero (RFC 4648 §3.5): one encoding per value.
+  if (segment.length > 0 && (BASE64URL_ALPHABET.indexOf(segment[segment.length - 1]!) & UNUSED_BITS[segment.length % 4]!) !== 0) return null;
+  return Buffer.from(segment, 'base64url');
 }
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** By segment length mod 4: the low bits of the last character that carry no data. */
+const UNUSED_BITS = [0, 0, 0b1111, 0b11];
 
 interface CheckedHeader {
   segment: string;
