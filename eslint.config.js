@@ -28,6 +28,9 @@ module.exports = tseslint.config(
   },
   {
     files: ['**/*.js'],
+    languageOptions: {
+      globals: { Buffer: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', setImmediate: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', __filename: 'readonly', fetch: 'readonly', AbortController: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -8,6 +8,7 @@ import type { Config } from './config/schema';
 import { systemClock, type Clock } from './core/clock';
 import { Keyring } from './core/keys/keyring';
 import { createHub } from './hub/app';
+import { createHubEvents } from './hub/events';
 import { createLogger, type Logger } from './log/logger';
 import { DirectoryKeyStore } from './stores/keys-dir/key-store';
 import { createMailer } from './mail/mailer';
@@ -35,6 +36,9 @@ export function openKeyring(config: Config, clock: Clock, logger: Logger): Promi
     clock,
     maxTokenTtlSeconds: config.tokens.ttlSeconds + config.tokens.clockToleranceSeconds,
     jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
+    // Another instance sees a rotation only after its next reload: a new key must not sign
+    // before every instance and every JWKS cache can know it.
+    reloadIntervalSeconds: config.keys.reloadIntervalSeconds,
     onGenerated: (kid) => logger.warn({ kid, dir: config.keys.dir }, 'no signing key found: generated a new one'),
   });
 }
@@ -75,7 +79,9 @@ export function hubDeps(config: Config, clock: Clock, logger: Logger, stores: Op
     limits: {
       perAddress: createRateLimiter(stores.rateLimits, { name: 'login-address', points: login.addressLimit, durationSeconds: login.addressWindowSeconds }),
       perAccount: createRateLimiter(stores.rateLimits, { name: 'login-account', points: login.accountLimit, durationSeconds: login.accountWindowSeconds }),
+      perRecipient: createRateLimiter(stores.rateLimits, { name: 'login-link', points: login.linkLimit, durationSeconds: login.linkWindowSeconds }),
     },
+    events: createHubEvents({ webhookUrl: config.handoff.webhookUrl, logger }),
     readiness: stores.readiness,
   };
 }
@@ -111,6 +117,7 @@ export async function startHub(config: Config, options: { clock?: Clock; logger?
   }, config.keys.reloadIntervalSeconds * 1000);
   const purge = setInterval(() => {
     stores.sessions.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging expired sessions failed'));
+    stores.users.purgeExpired(Math.floor(clock.now() / 1000)).catch((err: unknown) => logger.warn({ err }, 'purging expired sign-in links failed'));
   }, purgeIntervalMs);
   reload.unref();
   purge.unref();

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { registerKeysCommands } from './commands/keys';
 import { registerServeCommand } from './commands/serve';
+import { registerSitesCommands } from './commands/sites';
 import { registerUsersCommands } from './commands/users';
 import { processIo, type CliIo } from './io';
 
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerServeCommand(program);
   registerKeysCommands(program, io);
   registerUsersCommands(program, io);
+  registerSitesCommands(program, io);
   return program;
 }
 

@@ -91,7 +91,7 @@ function warningsFor(config: Config): string[] {
         'use sqlite: or redis:// outside development',
     );
   }
-  if (production && config.mail.transport === 'file' && (config.login.allowMagicLink || config.login.notifyNewSignIn)) {
+  if (production && config.mail.transport === 'file' && config.login.notifyNewSignIn) {
     warnings.push(`mail.transport (TESSERA_MAIL_TRANSPORT) is file in production: e-mails are written to ${config.mail.dir}, nobody receives them`);
   }
   return warnings;

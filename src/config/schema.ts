@@ -148,6 +148,13 @@ const cookieSchema = z.strictObject({
   }),
 });
 
+/**
+ * A receiver prefix such as `/shared-session/`: at least one segment, none starting with a dot
+ * (so no `.`/`..` that a proxy might normalise away), each of URL-safe characters. `/` alone is
+ * refused: the receiver would shadow every page of the site.
+ */
+const RECEIVER_PATH = /^\/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*\/)+$/;
+
 const IDENTITY_CLAIMS = ['email', 'name', 'roles'] as const;
 const PROJECTION_KEY_PREFIX = { json: 'tessera:projection:', php_serialize: 'PHPREDIS_SESSION:', php: 'PHPREDIS_SESSION:' } as const;
 
@@ -206,6 +213,12 @@ const siteSchema = z
     projection: option(projectionSchema.nullable().default(null), {
       description: 'When the hub is the receiver: write the session into the shared store under the site\'s own session key.',
       defaultText: 'unset (no projection)',
+    }),
+    receiverPath: option(z.string().regex(RECEIVER_PATH, 'must start and end with "/", with plain path segments between').default('/shared-session/'), {
+      description: "Where the site's receiver answers (beacons, `accept`, `start`, `loader.js`, `session.json`). For a site whose receiver is the hub, the reverse proxy routes this prefix to the hub with `Host` kept.",
+    }),
+    beacon: option(z.enum(['script', 'image']).default('script'), {
+      description: 'How beacons reach the site: a `<script>` (`.js`) or a 1×1 `<img>` (`.gif`).',
     }),
     credentialHash: option(z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256 hex digest (64 hex characters)').transform((hex) => hex.toLowerCase()).nullable().default(null), {
       description: "SHA-256 (hex) of the site's API credential for site-to-hub calls. Unset means the site cannot call the hub's API.",
@@ -279,7 +292,7 @@ export const configSchema = z
       .prefault({}),
     trustProxy: option(z.boolean().default(false), {
       env: 'TESSERA_TRUST_PROXY',
-      description: 'Trust `X-Forwarded-*` headers. Enable only behind a reverse proxy that sets them.',
+      description: 'Trust `X-Forwarded-*` headers from exactly one reverse proxy in front of the hub: the client address is the last `X-Forwarded-For` entry, the one that proxy appended.',
     }),
     store: z
       .strictObject({
@@ -406,6 +419,14 @@ export const configSchema = z
           env: 'TESSERA_LOGIN_NOTIFY',
           description: 'E-mail the person after each sign-in, naming the device and address.',
         }),
+        linkLimit: option(z.number().int().min(1).default(5), {
+          env: 'TESSERA_LOGIN_LINK_LIMIT',
+          description: 'Sign-in links mailed to one address in one window, whoever asks (stops mail-bombing a person).',
+        }),
+        linkWindowSeconds: option(z.number().int().min(1).max(86400).default(3600), {
+          env: 'TESSERA_LOGIN_LINK_WINDOW',
+          description: 'The window of `login.linkLimit`, in seconds.',
+        }),
       })
       .superRefine((login, ctx) => {
         const ok = cleanlyParsed(ctx);
@@ -470,6 +491,35 @@ export const configSchema = z
         }
       }, always)
       .prefault({}),
+    handoff: z
+      .strictObject({
+        bounceResponse: option(z.enum(['form_post', 'redirect']).default('form_post'), {
+          env: 'TESSERA_HANDOFF_BOUNCE_RESPONSE',
+          description: "How `/handoff` returns the token to the site's `accept`: an auto-submitting `form_post` (the token never enters a URL) or a 303 `redirect` with the token in the query.",
+        }),
+        strictReferer: option(z.boolean().default(false), {
+          env: 'TESSERA_HANDOFF_STRICT_REFERER',
+          description: 'Beacon requests must carry a `Referer` or `Origin` naming the token\'s `src`. Leave off when pages may send no referrer.',
+        }),
+        noBounceSeconds: option(z.number().int().min(1).max(86400).default(300), {
+          env: 'TESSERA_HANDOFF_NO_BOUNCE',
+          description: 'After the hub answers `login_required`, a receiver does not bounce that browser again (`prompt=none`) for this long.',
+        }),
+        stateCookieSeconds: option(z.number().int().min(60).max(3600).default(600), {
+          env: 'TESSERA_HANDOFF_STATE_TTL',
+          description: "Lifetime of the receiver's `state` cookie, set before a bounce and checked on return.",
+        }),
+        fanOutTimeoutMs: option(z.number().int().min(100).max(30000).default(3000), {
+          env: 'TESSERA_HANDOFF_FAN_OUT_TIMEOUT',
+          description: 'After a login, how long the hub page waits for its beacons before continuing anyway (milliseconds).',
+        }),
+        webhookUrl: option(endpointUrl.nullable().default(null), {
+          env: 'TESSERA_HANDOFF_WEBHOOK',
+          description: 'Where the hub POSTs each `session_replaced` event as JSON (fire and forget). Unset means in-process only.',
+          defaultText: 'unset',
+        }),
+      })
+      .prefault({}),
     alwaysReplace: option(z.boolean().default(false), {
       env: 'TESSERA_ALWAYS_REPLACE',
       description: "A handoff always replaces a site's existing session, even one of the same user.",
@@ -504,6 +554,10 @@ export const configSchema = z
 
     if (production && ok('publicUrl') && config.publicUrl.startsWith('http:')) {
       problem(['publicUrl'], 'must use https in production');
+    }
+    // The file transport logs every magic link, and a link is a working sign-in credential.
+    if (production && ok('mail', 'transport') && ok('login', 'allowMagicLink') && config.mail.transport === 'file' && config.login.allowMagicLink) {
+      problem(['mail', 'transport'], 'must be smtp in production while magic links are on (the file transport writes sign-in links to disk and the log)');
     }
     // Not even a mapping, or no list of sites: the schema has said so already.
     if (typeof config !== 'object' || config === null || !Array.isArray(config.sites)) return;

@@ -30,6 +30,8 @@ export type TesseraErrorCode =
   | 'ERR_HANDOFF_SESSION_ENDED'
   | 'ERR_HANDOFF_NOT_A_SITE'
   | 'ERR_SITE_CREDENTIAL'
+  // destination SDK: the hub (its JWKS or its site API) did not answer usably
+  | 'ERR_HUB_UNAVAILABLE'
   // keys
   | 'ERR_KEY_TOO_WEAK'
   | 'ERR_KEY_DUPLICATE_KID'
@@ -68,6 +70,7 @@ export type TesseraErrorCode =
 /** Which HTTP status each code answers with when it reaches a client. */
 const statusByCode: Partial<Record<TesseraErrorCode, number>> = {
   ERR_STORE_UNAVAILABLE: 503,
+  ERR_HUB_UNAVAILABLE: 503,
   ERR_SITE_CREDENTIAL: 401,
   ERR_LOGIN_FAILED: 401,
   ERR_NOT_SIGNED_IN: 401,

@@ -6,6 +6,7 @@ import Koa from 'koa';
 import type { HubDeps } from './deps';
 import { errorHandler } from './middleware/errors';
 import { requestContext } from './middleware/request-context';
+import { siteReceiver } from './receiver/dispatch';
 import { securityHeaders } from './middleware/security-headers';
 import { createRouter } from './routes';
 
@@ -17,10 +18,15 @@ import { createRouter } from './routes';
  * http.createServer(app.callback()).listen(8080);
  */
 export function createHub(deps: HubDeps): Koa {
-  const app = new Koa({ proxy: deps.config.trustProxy });
+  // With a trusted proxy, X-Forwarded-For's rightmost entry is the one that proxy appended; the
+  // rest is whatever the client sent. Rate limits and session records use that one address.
+  const app = new Koa({ proxy: deps.config.trustProxy, maxIpsCount: 1 });
   const router = createRouter(deps);
   app.use(requestContext(deps.logger));
   app.use(errorHandler());
+  // Before the hub's own headers and routes: a site's receiver answers like the SDK's would, and
+  // a request for a site's receiver path never reaches a hub page.
+  app.use(siteReceiver(deps));
   app.use(securityHeaders({ https: deps.config.publicUrl.startsWith('https:') }));
   app.use(router.routes());
   app.use(router.allowedMethods());

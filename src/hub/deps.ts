@@ -6,13 +6,16 @@ import type { Config } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Keyring } from '../core/keys/keyring';
 import type { Logger } from '../log/logger';
+import type { HubEvents } from './events';
 import type { HealthCheck, MagicLinkStore, Mailer, RateLimiter, ReplayStore, SessionStore, UserStore } from '../ports';
 
 export interface LoginLimits {
   /** Every login attempt (password or e-mail link request) from one client address. */
   perAddress: RateLimiter;
-  /** Failed password attempts against one e-mail address, whoever makes them. */
+  /** Password attempts against one e-mail address, whoever makes them (reset by a success). */
   perAccount: RateLimiter;
+  /** Sign-in links mailed to one address, whoever asks for them. */
+  perRecipient: RateLimiter;
 }
 
 export interface HubDeps {
@@ -25,6 +28,8 @@ export interface HubDeps {
   users: UserStore & MagicLinkStore;
   mailer: Mailer;
   limits: LoginLimits;
+  /** `session_replaced` and future hub events: in-process listeners and the optional webhook. */
+  events: HubEvents;
   /** Every backing store `/readyz` must reach. */
   readiness: HealthCheck[];
 }

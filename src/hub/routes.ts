@@ -10,6 +10,7 @@ import { accountPage } from './routes/account-page';
 import { accountEndOthers } from './routes/account-end-others';
 import { accountEndSession } from './routes/account-end-session';
 import { assets } from './routes/assets';
+import { handoffBounce } from './routes/handoff-bounce';
 import { healthz } from './routes/healthz';
 import { jwks } from './routes/jwks';
 import { loginEmail } from './routes/login-email';
@@ -20,6 +21,8 @@ import { logoutPage } from './routes/logout-page';
 import { magicLinkConsume } from './routes/magic-link-consume';
 import { magicLinkPage } from './routes/magic-link-page';
 import { readyz } from './routes/readyz';
+import { siteBeacons } from './routes/site-beacons';
+import { siteLinks } from './routes/site-links';
 
 const routeFactories: RouteFactory[] = [
   healthz,
@@ -36,6 +39,9 @@ const routeFactories: RouteFactory[] = [
   accountPage,
   accountEndSession,
   accountEndOthers,
+  handoffBounce,
+  siteBeacons,
+  siteLinks,
 ];
 
 export function createRouter(deps: HubDeps): Router {

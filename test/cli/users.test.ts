@@ -94,8 +94,15 @@ describe('tessera users and keys', () => {
   it('sets and clears a password', async () => {
     await tessera('users', 'add', '--email', 'd@example.com');
     secret = 'another good password';
-    expect(await tessera('users', 'passwd', '--email', 'd@example.com')).toBe(0);
     let s = await stores();
+    const user = (await s.users.findByEmail('d@example.com'))!;
+    const now = Math.floor(Date.now() / 1000);
+    await s.sessions.create(createSessionRecord({ userId: user.id, ip: null, userAgent: null, now }, { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43200, touchIntervalSeconds: 60 }).record);
+    await s.close();
+    expect(await tessera('users', 'passwd', '--email', 'd@example.com')).toBe(0);
+    expect(output.at(-1)).toBe('password set for d@example.com; ended 1 session(s)');
+    s = await stores();
+    expect(await s.sessions.listByUser(user.id)).toEqual([]);
     expect(await verifyPassword((await s.users.findByEmail('d@example.com'))!.passwordHash!, 'another good password')).toBe(true);
     await s.close();
     expect(await tessera('users', 'passwd', '--email', 'd@example.com', '--clear')).toBe(0);

@@ -34,6 +34,9 @@ function problemsOf(load: () => unknown): string[] {
 
 const sites = (list: unknown[]): Record<string, string> => ({ TESSERA_SITES: JSON.stringify(list) });
 
+/** Production refuses the file mail transport while magic links are on. */
+const smtpMail = { TESSERA_MAIL_TRANSPORT: 'smtp', TESSERA_SMTP_HOST: 'smtp.example.com' };
+
 describe('loadConfig defaults', () => {
   it('gives every documented default with an empty environment and no file', () => {
     const { config, warnings } = loadConfig({ env: {} });
@@ -56,6 +59,8 @@ describe('loadConfig defaults', () => {
         addressLimit: 100,
         addressWindowSeconds: 900,
         notifyNewSignIn: false,
+      linkLimit: 5,
+      linkWindowSeconds: 3600,
       },
       mail: {
         transport: 'file',
@@ -63,6 +68,7 @@ describe('loadConfig defaults', () => {
         dir: 'data/mail',
         smtp: { host: null, port: 587, secure: false, requireTls: true, user: null, password: null },
       },
+      handoff: { bounceResponse: 'form_post', strictReferer: false, noBounceSeconds: 300, stateCookieSeconds: 600, fanOutTimeoutMs: 3000, webhookUrl: null },
       alwaysReplace: false,
       sites: [],
       log: { level: 'info' },
@@ -88,6 +94,8 @@ describe('loadConfig defaults', () => {
       claims: [],
       backchannelLogoutUri: null,
       projection: null,
+      receiverPath: '/shared-session/',
+      beacon: 'script',
       credentialHash: null,
     });
     expect(shop?.projection).toEqual({ format: 'php_serialize', keyPrefix: 'PHPREDIS_SESSION:', fields: ['sub', 'sid'], ttlSeconds: null });
@@ -181,17 +189,17 @@ describe('loadConfig validation', () => {
     expect(problemsOf(() => loadConfig({ env: sites([{ origin: 'http://www.example.org' }]) }))).toEqual([
       'sites[0].origin: must be an https origin without path; plain http is only for localhost in development (TESSERA_SITES)',
     ]);
-    const production = { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com' };
+    const production = { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com', ...smtpMail };
     expect(problemsOf(() => loadConfig({ env: { ...production, ...sites([{ origin: 'http://localhost:3001' }]) } }))).toEqual([
       'sites[0].origin: must be an https origin without path; plain http is only for localhost in development (TESSERA_SITES)',
     ]);
   });
 
   it('refuses a plain-http public URL in production, and accepts https', () => {
-    expect(problemsOf(() => loadConfig({ env: { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'http://login.example.com' } }))).toEqual([
+    expect(problemsOf(() => loadConfig({ env: { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'http://login.example.com', ...smtpMail } }))).toEqual([
       'publicUrl: must use https in production (TESSERA_PUBLIC_URL)',
     ]);
-    expect(loadConfig({ env: { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com' } }).config.env).toBe('production');
+    expect(loadConfig({ env: { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com', ...smtpMail } }).config.env).toBe('production');
   });
 
   it('refuses a public URL with a path', () => {
@@ -223,7 +231,7 @@ describe('loadConfig validation', () => {
   });
 
   it('refuses an insecure cookie in production', () => {
-    const env = { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com', ...sites([{ origin: 'https://a.example.com', cookie: { secure: false, sameSite: 'lax' } }]) };
+    const env = { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com', ...smtpMail, ...sites([{ origin: 'https://a.example.com', cookie: { secure: false, sameSite: 'lax' } }]) };
     expect(problemsOf(() => loadConfig({ env }))).toEqual(['sites[0].cookie.secure: must be true in production (TESSERA_SITES)']);
   });
 
@@ -247,6 +255,33 @@ describe('loadConfig validation', () => {
       'sites[3].cookie.path: must start with / and contain no spaces or semicolons (TESSERA_SITES)',
     ]);
     expect(loadConfig({ env: sites([{ origin: 'https://d.example.com', cookie: { domain: '.Example.com' } }]) }).config.sites[0]?.cookie.domain).toBe('example.com');
+  });
+
+  it('takes a receiver prefix only with plain segments between slashes', () => {
+    const paths = ['/', 'shared-session/', '/shared-session', '/a/../', '/./', '/a b/'];
+    expect(problemsOf(() => loadConfig({ env: sites(paths.map((receiverPath, i) => ({ origin: `https://s${i}.example.com`, receiverPath }))) }))).toEqual(
+      paths.map((_, i) => `sites[${i}].receiverPath: must start and end with "/", with plain path segments between (TESSERA_SITES)`),
+    );
+    const { config } = loadConfig({ env: sites([{ origin: 'https://a.example.com', receiverPath: '/sso/v1/', beacon: 'image' }]) });
+    expect(config.sites[0]).toMatchObject({ receiverPath: '/sso/v1/', beacon: 'image' });
+  });
+
+  it('reads the handoff options from their variables', () => {
+    const { config } = loadConfig({
+      env: {
+        TESSERA_HANDOFF_BOUNCE_RESPONSE: 'redirect',
+        TESSERA_HANDOFF_STRICT_REFERER: 'true',
+        TESSERA_HANDOFF_NO_BOUNCE: '60',
+        TESSERA_HANDOFF_STATE_TTL: '120',
+        TESSERA_HANDOFF_FAN_OUT_TIMEOUT: '1500',
+        TESSERA_HANDOFF_WEBHOOK: 'https://hooks.example.com/tessera',
+      },
+    });
+    expect(config.handoff).toEqual({ bounceResponse: 'redirect', strictReferer: true, noBounceSeconds: 60, stateCookieSeconds: 120, fanOutTimeoutMs: 1500, webhookUrl: 'https://hooks.example.com/tessera' });
+    expect(problemsOf(() => loadConfig({ env: { TESSERA_HANDOFF_BOUNCE_RESPONSE: 'fragment', TESSERA_HANDOFF_WEBHOOK: 'ftp://x.example.com/' } }))).toEqual([
+      'handoff.bounceResponse: must be one of "form_post", "redirect" (TESSERA_HANDOFF_BOUNCE_RESPONSE)',
+      'handoff.webhookUrl: must be an https URL without fragment (TESSERA_HANDOFF_WEBHOOK)',
+    ]);
   });
 
   it('keeps projections within the claims allowed for the site', () => {
@@ -298,6 +333,7 @@ describe('loadConfig validation', () => {
     const env = {
       TESSERA_ENV: 'production',
       TESSERA_PUBLIC_URL: 'http://login.example.com',
+      ...smtpMail,
       TESSERA_TOKEN_TTL: '121',
       TESSERA_TOKEN_ALGORITHM: 'none',
       ...sites([
@@ -346,8 +382,14 @@ describe('loadConfig warnings', () => {
     expect(loadConfig({ env: { TESSERA_STORE: 'redis://127.0.0.1:6379' } }).warnings).toEqual([]);
   });
 
-  it('warns when production mail only reaches files', () => {
-    const { warnings } = loadConfig({ env: { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com' } });
+  it('refuses the file mail transport in production while magic links are on: it logs working sign-in links', () => {
+    expect(problemsOf(() => loadConfig({ env: { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com' } }))).toEqual([
+      'mail.transport: must be smtp in production while magic links are on (the file transport writes sign-in links to disk and the log)',
+    ]);
+  });
+
+  it('warns when production sign-in notices only reach files', () => {
+    const { warnings } = loadConfig({ env: { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com', TESSERA_LOGIN_MAGIC_LINK: 'false', TESSERA_LOGIN_NOTIFY: 'true' } });
     expect(warnings).toEqual(['mail.transport (TESSERA_MAIL_TRANSPORT) is file in production: e-mails are written to data/mail, nobody receives them']);
   });
 

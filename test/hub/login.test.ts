@@ -108,8 +108,10 @@ describe('session fixation', () => {
     expect(page.setCookies.some((c) => /^__Host-tessera=;/.test(c))).toBe(true);
     const res = await client.post('/login', { _csrf: csrfFrom(page.body), email: 'ada@example.com', password }, sameOrigin);
     expect(res.status).toBe(303);
-    expect(client.cookies.get('__Host-tessera')).not.toBe(planted);
-    expect(await hub.deps.sessions.get('A'.repeat(22))).toBeNull();
+    const issued = parseCookieValue(client.cookies.get('__Host-tessera'))!;
+    expect(issued.sid).not.toBe('A'.repeat(22));
+    expect(issued.secret).not.toBe('B'.repeat(43));
+    expect(await hub.deps.sessions.get(issued.sid)).not.toBeNull();
   });
 
   it('replaces an anonymous session at login: new sid and secret, old sid dead, data carried over', async () => {
@@ -168,6 +170,19 @@ describe('CSRF', () => {
     const viaFetchSite = await client.post('/login', { _csrf: csrf, email: 'ada@example.com', password }, { 'sec-fetch-site': 'cross-site' });
     expect(viaFetchSite.status).toBe(403);
     expect(client.cookies.has('__Host-tessera')).toBe(false);
+  });
+
+  it('accepts Origin: null only when Sec-Fetch-Site says same-origin (Chromium under no-referrer)', async () => {
+    const client = new CookieClient(hub.url);
+    const csrf = csrfFrom((await client.get('/login')).body);
+    const unvouched = await client.post('/login', { _csrf: csrf, email: 'ada@example.com', password }, { origin: 'null' });
+    expect(unvouched.status).toBe(403);
+    expect(unvouched.body).toContain('ERR_CROSS_SITE');
+    const crossSite = await client.post('/login', { _csrf: csrf, email: 'ada@example.com', password }, { origin: 'null', 'sec-fetch-site': 'cross-site' });
+    expect(crossSite.status).toBe(403);
+    const vouched = await client.post('/login', { _csrf: csrf, email: 'ada@example.com', password }, { origin: 'null', 'sec-fetch-site': 'same-origin' });
+    expect(vouched.status).toBe(303);
+    expect(client.cookies.has('__Host-tessera')).toBe(true);
   });
 
   it('refuses logout without the session-bound token and keeps the session', async () => {

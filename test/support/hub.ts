@@ -13,6 +13,7 @@ import type { Config } from '../../src/config/schema';
 import { FrozenClock } from '../../src/core/clock';
 import { Keyring } from '../../src/core/keys/keyring';
 import { createHub } from '../../src/hub/app';
+import { createHubEvents } from '../../src/hub/events';
 import type { HubDeps } from '../../src/hub/deps';
 import { silentLogger } from '../../src/log/logger';
 import { createMailer } from '../../src/mail/mailer';
@@ -65,7 +66,9 @@ export async function startTestHub(overrides: Partial<HubDeps> & { clock?: Froze
     limits: {
       perAddress: createRateLimiter({ kind: 'memory' }, { name: 'login-address', points: config.login.addressLimit, durationSeconds: config.login.addressWindowSeconds }),
       perAccount: createRateLimiter({ kind: 'memory' }, { name: 'login-account', points: config.login.accountLimit, durationSeconds: config.login.accountWindowSeconds }),
+      perRecipient: createRateLimiter({ kind: 'memory' }, { name: 'login-link', points: config.login.linkLimit, durationSeconds: config.login.linkWindowSeconds }),
     },
+    events: createHubEvents({ webhookUrl: config.handoff.webhookUrl, logger }),
     readiness: [sessions],
     ...overrides,
   };

@@ -73,13 +73,16 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     .description('set a user\'s password (read from standard input, or prompted on a terminal)')
     .requiredOption('--email <email>', 'the user')
     .option('--clear', 'remove the password: the user signs in by magic link only')
-    .action(async (opts: { email: string; clear?: boolean }) => {
+    .option('--keep-sessions', 'do not end the user\'s sessions (by default a credential change ends them all)')
+    .action(async (opts: { email: string; clear?: boolean; keepSessions?: boolean }) => {
       const hash = opts.clear ? null : await newPassword(io);
-      await withStores(program, io, async (stores) => {
+      const ended = await withStores(program, io, async (stores) => {
         const user = await findUser(stores, opts.email);
         await stores.users.setPasswordHash(user.id, hash);
+        // ASVS V7: after a credential change, sessions opened with the old one end.
+        return opts.keepSessions ? 0 : (await stores.sessions.revokeUser(user.id)).length;
       });
-      io.out(opts.clear ? `password removed for ${opts.email}` : `password set for ${opts.email}`);
+      io.out(`${opts.clear ? 'password removed' : 'password set'} for ${opts.email}; ended ${ended} session(s)`);
     });
 
   users

@@ -124,7 +124,7 @@ export interface HandoffVerifyOptions extends HandoffClaimRules {
    * `ReplayStore.rememberOnce`). Called only after every other check passed; false means
    * `ERR_HANDOFF_REPLAYED`. Omit it only if you record the jti yourself (see the file header).
    */
-  rememberJti?: (jti: string, expiresAt: number) => Promise<boolean>;
+  rememberJti?: (jti: string, expiresAt: number, sid: string) => Promise<boolean>;
 }
 
 /** A handoff token whose claims passed (jti not yet recorded, unless verifyHandoff did it). */
@@ -188,7 +188,9 @@ export async function verifyHandoff(token: unknown, options: HandoffVerifyOption
   const { payload, kid } = verifying instanceof Promise ? await verifying : verifying;
   const { claims, identity, jtiExpiresAt } = verifyHandoffClaims(payload, options);
   const { rememberJti } = options;
-  if (rememberJti !== undefined && !(await rememberJti(claims.jti, jtiExpiresAt))) {
+  // The sid goes along: a Redis replay store keys the jti under the session's hash slot, the
+  // same key SessionStore.acceptHandoff uses, so both paths see every spent jti.
+  if (rememberJti !== undefined && !(await rememberJti(claims.jti, jtiExpiresAt, claims.sid))) {
     throw new TesseraError('ERR_HANDOFF_REPLAYED', 'jti already used', { claim: 'jti' });
   }
   // Listed member by member: an object spread here cost more than the claim checks (bench/).

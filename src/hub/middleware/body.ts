@@ -21,7 +21,9 @@ async function readLimited(ctx: Context, limit: number): Promise<string> {
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) {
-      ctx.req.destroy();
+      // Stop reading and let Node close the connection after the 413 is sent; destroying the
+      // socket here would lose the answer.
+      ctx.set('Connection', 'close');
       throw new TesseraError('ERR_PAYLOAD_TOO_LARGE', 'Request body too large');
     }
     chunks.push(chunk);

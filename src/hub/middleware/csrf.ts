@@ -18,7 +18,10 @@ export function requireSameOrigin(hubOrigin: string): Middleware {
       throw new TesseraError('ERR_CROSS_SITE', 'Cross-site request refused');
     }
     const origin = ctx.get('Origin');
-    if (origin !== '' && origin !== hubOrigin) throw new TesseraError('ERR_CROSS_SITE', 'Cross-site request refused');
+    // Chromium sends `Origin: null` on a form POST from a page whose referrer policy is
+    // no-referrer, as every hub page's is; then only the browser's `Sec-Fetch-Site` can vouch.
+    const opaqueSameOrigin = origin === 'null' && fetchSite === 'same-origin';
+    if (origin !== '' && origin !== hubOrigin && !opaqueSameOrigin) throw new TesseraError('ERR_CROSS_SITE', 'Cross-site request refused');
     await next();
   };
 }

@@ -22,7 +22,21 @@ function describe(err: unknown): ErrorShape & { expose: boolean } {
   return { status, code, message, expose };
 }
 
+/**
+ * An error answer never sets a cookie: whatever a route set before it failed (a new session, a
+ * site cookie) is dropped, so a 4xx or 503 cannot leave the browser holding a session the
+ * request did not finish creating (SECURITY.md "Resilience": fail closed). Deletions stay.
+ */
+function dropNewCookies(ctx: Context): void {
+  const set = ctx.response.headers['set-cookie'];
+  if (set === undefined) return;
+  const deletions = (Array.isArray(set) ? set : [String(set)]).filter((c) => /;\s*Max-Age=0(;|$)/i.test(c));
+  ctx.remove('Set-Cookie');
+  if (deletions.length > 0) ctx.set('Set-Cookie', deletions);
+}
+
 function respond(ctx: Context, shape: ErrorShape): void {
+  dropNewCookies(ctx);
   ctx.status = shape.status;
   ctx.set('Cache-Control', 'no-store');
   if (ctx.accepts('json', 'html') === 'html') {

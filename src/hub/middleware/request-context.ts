@@ -10,7 +10,12 @@ import type { Middleware } from 'koa';
 import type { Logger } from '../../log/logger';
 
 const safeRequestId = /^[A-Za-z0-9._-]{8,64}$/;
-const jwtShaped = /[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g;
+/**
+ * Anything with two dots between base64url runs, however short or damaged: a rejected token is
+ * often a malformed one (`A.<payload>.<sig>`, `alg: none` with an empty signature) and must not
+ * reach the log either. The price is that a name like `app.min.js` is masked too.
+ */
+const jwtShaped = /[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
 /** The request path as it may appear in a log line. */
 export function loggablePath(path: string): string {

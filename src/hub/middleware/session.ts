@@ -164,8 +164,16 @@ export function hubSession(deps: HubDeps): Middleware {
 
     if (record !== null) {
       const due = touchDue(record, now, policy);
-      if (due !== null && (await sessions.touch(record.sid, due.lastSeenAt, due.idleExpiresAt))) {
-        record = { ...record, ...due };
+      if (due !== null) {
+        if (await sessions.touch(record.sid, due.lastSeenAt, due.idleExpiresAt)) {
+          record = { ...record, ...due };
+        } else {
+          // Revoked between the read and the touch: this request is already signed out.
+          clearCookie(ctx, sessionCookieName, hubCookie);
+          record = null;
+          secret = null;
+          user = null;
+        }
       }
     }
 
@@ -178,7 +186,9 @@ export function hubSession(deps: HubDeps): Middleware {
         const created = createSessionRecord(
           {
             userId: loginUser.id,
-            data: record?.data ?? {},
+            // Only anonymous data follows the person into their account (a basket); a previous
+            // user's data never passes to the next one signing in on the same browser.
+            data: record !== null && (record.userId === null || record.userId === loginUser.id) ? record.data : {},
             ip: ctx.ip || null,
             userAgent: ctx.get('User-Agent').slice(0, 512) || null,
             persistent: options.persistent ?? false,

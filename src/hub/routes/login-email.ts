@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
 import { parseEmailAddress } from '../../core/users/email-address';
+import { normalizeEmail } from '../../core/users/normalize-email';
 import { magicLinkMessage } from '../../mail/templates';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
@@ -26,6 +27,11 @@ async function issueLink(deps: HubDeps, ctx: Context, email: string, returnTo: s
   const user = await deps.users.findByEmail(email);
   if (user === null || user.disabled) {
     ctx.state.log.info({ event: 'magic-link', result: 'not-sent', reason: user === null ? 'unknown-user' : 'disabled' }, 'magic link not issued');
+    return;
+  }
+  const budget = await deps.limits.perRecipient.consume(normalizeEmail(user.email));
+  if (!budget.allowed) {
+    ctx.state.log.warn({ event: 'magic-link', result: 'not-sent', reason: 'recipient-limit', code: 'ERR_RATE_LIMITED', userId: user.id }, 'magic link not issued');
     return;
   }
   const token = randomBytes(32).toString('base64url');
@@ -56,7 +62,12 @@ export const loginEmail: RouteFactory = (deps) => ({
       }
       if (email !== null) {
         const log = ctx.state.log;
-        issueLink(deps, ctx, email, returnTo).catch((err: unknown) => log.error({ err, event: 'magic-link' }, 'magic link failed'));
+        const address = email;
+        // After the response is written: even the synchronous part of issuing a link (store
+        // insert, rendering, handing to nodemailer) would otherwise make known addresses slower.
+        setImmediate(() => {
+          issueLink(deps, ctx, address, returnTo).catch((err: unknown) => log.error({ err, event: 'magic-link' }, 'magic link failed'));
+        });
       }
       renderPage(ctx, { title: 'Check your e-mail', body: linkSentView() });
     },

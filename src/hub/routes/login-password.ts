@@ -43,7 +43,9 @@ export const loginPassword: RouteFactory = (deps) => ({
       const accountKey = normalizeEmail(email ?? emailInput);
 
       refuseWhenLimited(ctx, await deps.limits.perAddress.consume(ctx.ip || 'unknown'), 'address');
-      refuseWhenLimited(ctx, await deps.limits.perAccount.peek(accountKey), 'account');
+      // Counted before the argon2 check, not after a failure: otherwise guesses sent in
+      // parallel all pass the budget before the first one is counted. A success resets it.
+      refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
 
       let user: UserRecord | null = email === null ? null : await deps.users.findByEmail(email);
       let reason: 'unknown-user' | 'no-password' | 'disabled' | 'bad-password' | 'bad-input' | null = null;
@@ -62,7 +64,6 @@ export const loginPassword: RouteFactory = (deps) => ({
       }
 
       if (reason !== null || user === null) {
-        await deps.limits.perAccount.consume(accountKey);
         ctx.state.log.info({ event: 'login', result: 'failure', method: 'password', reason, code: 'ERR_LOGIN_FAILED' }, 'login failed');
         user = null;
         renderPage(

@@ -34,13 +34,13 @@ const input: HandoffInput = { audience: AUDIENCE, sid: SID, sub: 'user-42', src:
 
 let clock: FrozenClock;
 let recorded: Map<string, number>;
-let rememberJti: jest.Mock<Promise<boolean>, [string, number]>;
+let rememberJti: jest.Mock<Promise<boolean>, [string, number, string]>;
 let keys: jest.Mock<VerificationKey | null, [string]>;
 
 beforeEach(() => {
   clock = new FrozenClock(NOW * 1000);
   recorded = new Map();
-  rememberJti = jest.fn(async (jti: string, expiresAt: number) => {
+  rememberJti = jest.fn(async (jti: string, expiresAt: number, _sid: string) => {
     if (recorded.has(jti)) return false;
     recorded.set(jti, expiresAt);
     return true;
@@ -153,6 +153,12 @@ describe('verifyHandoff accepts', () => {
     const result = await verifyHandoff(forgeRaw(JSON.stringify(goodHeader()), payload), options());
     expect(result.identity).toEqual({ roles: ['editor'] });
     expect(Object.getPrototypeOf(result.identity)).toBe(Object.prototype);
+  });
+
+  it('hands the jti, its expiry and the sid to rememberJti', async () => {
+    const token = mintHandoff(signer, input, { clock, issuer: ISSUER });
+    const result = await verifyHandoff(token, options());
+    expect(rememberJti).toHaveBeenCalledWith(result.claims.jti, NOW + 35, input.sid);
   });
 
   it('without rememberJti, leaving the jti to the caller (two-phase hot path)', async () => {
@@ -332,6 +338,12 @@ describe('verifyHandoff rejects', () => {
   it('duplicate members in the header', async () => {
     const header = JSON.stringify(goodHeader()).replace('{', '{"alg":"none",');
     await expectRejected(forgeRaw(header, JSON.stringify(claims())), 'ERR_HANDOFF_DUPLICATE_CLAIM');
+  });
+
+  it('a header that passed before, once its alg is no longer configured', async () => {
+    const token = mintHandoff(signer, input, { clock, issuer: ISSUER });
+    await verifyHandoff(token, options({ rememberJti: undefined }));
+    await expectRejected(token, 'ERR_HANDOFF_ALG', { algorithms: ['ES256'] });
   });
 
   it('an algorithm list that admits HMAC or none, as configuration', async () => {

@@ -1,0 +1,126 @@
+/**
+ * The site-to-hub API over real HTTP: bearer credentials checked against the configured hashes,
+ * beacons only for sites that do not hold the session, links recorded, and a token from the API
+ * accepted by the hub-as-receiver like any other.
+ */
+import { Browser, BLOG, BLOG_HOST, HUB, HUB_HOST, SHOP, SHOP_HOST, WWW, WWW_HOST, credentials, payloadOf, signedInSession, startHandoffHub, type HandoffHub } from './handoff-support';
+
+describe('site API', () => {
+  let hub: HandoffHub;
+  beforeAll(async () => {
+    hub = await startHandoffHub();
+  });
+  afterAll(() => hub.close());
+
+  const call = (path: string, body: unknown, credential: string | null = credentials.www) =>
+    new Browser(hub.url).request(hub.ownHost, 'POST', path, { json: body, headers: credential === null ? {} : { authorization: `Bearer ${credential}` } });
+
+  describe('authentication', () => {
+    it.each([
+      ['no Authorization header', null],
+      ['a wrong credential', 'www-credential-0123456789abcdeX'],
+      ['a hash instead of the credential', 'a'.repeat(64)],
+      ['a malformed header', 'has spaces in it, not a token'],
+    ])('refuses %s with 401 ERR_SITE_CREDENTIAL', async (_name, credential) => {
+      const signed = await signedInSession(hub);
+      for (const path of ['/api/v1/sites/beacons', '/api/v1/sites/links']) {
+        const res = await call(path, { sid: signed.record.sid }, credential);
+        expect(res.status).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="tessera"');
+        expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ERR_SITE_CREDENTIAL' } });
+      }
+      expect((await hub.deps.sessions.get(signed.record.sid))!.sites).toEqual([]);
+    });
+
+    it('refuses another scheme, and takes the Bearer scheme in any case', async () => {
+      const signed = await signedInSession(hub);
+      const as = (authorization: string) => new Browser(hub.url).request(hub.ownHost, 'POST', '/api/v1/sites/beacons', { json: { sid: signed.record.sid }, headers: { authorization } });
+      expect((await as(`Basic ${credentials.www}`)).status).toBe(401);
+      expect((await as(`bearer ${credentials.www}`)).status).toBe(200);
+    });
+  });
+
+  describe('POST /api/v1/sites/beacons', () => {
+    it('mints one beacon per other site not holding the session, src = the calling site', async () => {
+      const signed = await signedInSession(hub, { roles: ['admin', 'editor'] });
+      await hub.deps.sessions.linkSite(signed.record.sid, { site: SHOP, linkedAt: 0, src: HUB_HOST, secretHash: null, projectionKey: null });
+      const res = await call('/api/v1/sites/beacons', { sid: signed.record.sid });
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      const { beacons } = JSON.parse(res.body) as { beacons: { url: string; kind: string }[] };
+      // shop holds the session, www is the caller: only blog is left.
+      expect(beacons).toHaveLength(1);
+      expect(beacons[0]!.kind).toBe('image');
+      const match = /^https:\/\/blog\.example\.com\/sso\/([A-Za-z0-9_.-]+)\.gif$/.exec(beacons[0]!.url)!;
+      const claims = payloadOf(match[1]!);
+      expect(claims).toMatchObject({ iss: HUB, aud: BLOG, dst: BLOG_HOST, src: WWW_HOST, sid: signed.record.sid, sub: signed.user.id });
+      // blog allows no identity claims.
+      expect(claims).not.toHaveProperty('email');
+    });
+
+    it('gives the identity claims each destination allows', async () => {
+      const signed = await signedInSession(hub, { roles: ['editor'] });
+      const res = await call('/api/v1/sites/beacons', { sid: signed.record.sid }, credentials.shop);
+      const { beacons } = JSON.parse(res.body) as { beacons: { url: string; kind: string }[] };
+      expect(beacons.map((b) => new URL(b.url).origin)).toEqual([WWW, BLOG]);
+      const www = payloadOf(/\/shared-session\/(.+)\.js$/.exec(beacons[0]!.url)![1]!);
+      expect(www).toMatchObject({ aud: WWW, src: SHOP_HOST, email: signed.user.email, roles: ['editor'] });
+      expect(www).not.toHaveProperty('name');
+    });
+
+    it('answers an empty list for an unknown or ended session, and when every other site holds it', async () => {
+      const unknown = await call('/api/v1/sites/beacons', { sid: 'A'.repeat(22) });
+      expect(JSON.parse(unknown.body)).toEqual({ beacons: [] });
+      const ended = await signedInSession(hub);
+      await hub.deps.sessions.revoke(ended.record.sid);
+      expect(JSON.parse((await call('/api/v1/sites/beacons', { sid: ended.record.sid })).body)).toEqual({ beacons: [] });
+      const warm = await signedInSession(hub);
+      for (const site of [SHOP, BLOG]) await hub.deps.sessions.linkSite(warm.record.sid, { site, linkedAt: 0, src: HUB_HOST, secretHash: null, projectionKey: null });
+      expect(JSON.parse((await call('/api/v1/sites/beacons', { sid: warm.record.sid })).body)).toEqual({ beacons: [] });
+    });
+
+    it('answers an empty list for the session of a disabled user', async () => {
+      const signed = await signedInSession(hub);
+      await hub.deps.users.setDisabled(signed.user.id, true);
+      expect(JSON.parse((await call('/api/v1/sites/beacons', { sid: signed.record.sid })).body)).toEqual({ beacons: [] });
+    });
+
+    it('refuses a malformed sid with 400', async () => {
+      for (const body of [{ sid: 'short' }, {}, { sid: 42 }]) {
+        const res = await call('/api/v1/sites/beacons', body);
+        expect(res.status).toBe(400);
+        expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ERR_BAD_REQUEST' } });
+      }
+    });
+
+    it('mints tokens the hub-as-receiver accepts from a page of the calling site', async () => {
+      const signed = await signedInSession(hub);
+      const { beacons } = JSON.parse((await call('/api/v1/sites/beacons', { sid: signed.record.sid })).body) as { beacons: { url: string }[] };
+      const shop = new URL(beacons.find((b) => b.url.startsWith(SHOP))!.url);
+      const browser = new Browser(hub.url);
+      const res = await browser.get(SHOP_HOST, shop.pathname, { referer: `${WWW}/article` });
+      expect(res.status).toBe(200);
+      expect((await hub.deps.sessions.get(signed.record.sid))!.sites).toMatchObject([{ site: SHOP, src: WWW_HOST }]);
+    });
+  });
+
+  describe('POST /api/v1/sites/links', () => {
+    it('records that the calling site holds the session, after which it gets no beacon', async () => {
+      const signed = await signedInSession(hub);
+      const res = await call('/api/v1/sites/links', { sid: signed.record.sid });
+      expect(res.status).toBe(204);
+      expect(res.body).toBe('');
+      expect((await hub.deps.sessions.get(signed.record.sid))!.sites).toEqual([{ site: WWW, linkedAt: Math.floor(hub.clock.now() / 1000), src: WWW_HOST, secretHash: null, projectionKey: null }]);
+      const fromShop = JSON.parse((await call('/api/v1/sites/beacons', { sid: signed.record.sid }, credentials.shop)).body) as { beacons: { url: string }[] };
+      expect(fromShop.beacons.map((b) => new URL(b.url).origin)).toEqual([BLOG]);
+    });
+
+    it('answers 404 ERR_NOT_FOUND for an ended session', async () => {
+      const signed = await signedInSession(hub);
+      await hub.deps.sessions.revoke(signed.record.sid);
+      const res = await call('/api/v1/sites/links', { sid: signed.record.sid });
+      expect(res.status).toBe(404);
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ERR_NOT_FOUND' } });
+    });
+  });
+});
