@@ -8,6 +8,7 @@ import { parseCookieValue } from '../../src/core/sessions/session';
 import { CookieClient, csrfFrom } from '../support/client';
 import { startTestHub, type TestHub } from '../support/hub';
 import { readMessage, startSmtpServer, type SmtpTestServer } from '../support/smtp';
+import { Browser, formField } from './handoff-support';
 
 const hubOrigin = 'https://hub.example.com';
 const sameOrigin = { origin: hubOrigin, 'sec-fetch-site': 'same-origin' };
@@ -48,9 +49,15 @@ describe('magic link login', () => {
   }
 
   it('mails a link built from the public URL (not Host), which signs in once through a POST', async () => {
-    const client = new CookieClient(hub.url, { host: 'attacker.example' });
-    const res = await requestLink(client, 'ada@example.com');
+    // fetch would drop a Host header, so this request speaks node:http to claim another host.
+    const browser = new Browser(hub.url);
+    const form = await browser.get('attacker.example', '/login');
+    const res = await browser.request('attacker.example', 'POST', '/login/email', {
+      form: { _csrf: formField(form.body, '_csrf'), email: 'ada@example.com' },
+      headers: { ...sameOrigin, 'x-forwarded-host': 'attacker.example' },
+    });
     expect(res.status).toBe(200);
+    const client = new CookieClient(hub.url);
     await waitForMail(smtp, 1);
     // The local part as the user entered it; the envelope carries the domain lower-cased.
     expect(smtp.messages[0]!.to).toEqual(['Ada@example.com']);
@@ -72,6 +79,7 @@ describe('magic link login', () => {
     const sid = parseCookieValue(client.cookies.get('__Host-tessera'))!.sid;
     expect((await hub.deps.sessions.get(sid))?.userId).toBe((await hub.deps.users.findByEmail('ada@example.com'))!.id);
 
+    expect(link.origin).toBe(hubOrigin);
     const other = new CookieClient(hub.url);
     const page = await other.get(`${link.pathname}${link.search}`);
     const reused = await other.post('/login/link', { _csrf: csrfFrom(page.body), token }, sameOrigin);

@@ -1,0 +1,99 @@
+/**
+ * Taking a handoff token on this site, for beacons and the bounce's `accept` alike:
+ *
+ * 1. the core verifier: size, header, signature through the hub's JWKS, iss, aud, dst, src,
+ *    times (src/core/tokens/handoff.ts) — the same checks the hub's own receiver makes — and then
+ *    jsonwebtoken on the same token and key: a second, independent implementation of the
+ *    signature, iss, aud and exp checks (the hub skips it on its hot path, bench/README.md);
+ * 2. the embedding page: a Referer or Origin must name the token's src (strict: one is required);
+ * 3. the jti, recorded atomically and only now, after everything else passed, so a token
+ *    refused for any reason above spends nothing;
+ * 4. django-shared-session's replacement rule (decideReplacement): the same sid is left alone,
+ *    another live sid replaced only with `alwaysReplace`, a missing one replaced. The jti is
+ *    spent in every case: a token is single-use whatever it changed.
+ */
+import jwt from 'jsonwebtoken';
+import type Koa from 'koa';
+import { nowSeconds } from '../core/clock';
+import { TesseraError } from '../core/errors';
+import { checkEmbeddingPage, decideReplacement } from '../core/receiver/receiver';
+import { verifyHandoff, type VerifiedHandoffToken } from '../core/tokens/handoff';
+import type { DestinationDeps } from './deps';
+import { sessionOf, tesseraFromSession, type StoredTessera } from './session';
+
+/** The request headers that name the page a token came from. */
+export interface EmbeddingPage {
+  referer?: string | undefined;
+  origin?: string | undefined;
+}
+
+/**
+ * Steps 1 to 3. Every rejection is a {@link TesseraError} with an `ERR_HANDOFF_*` code
+ * (`ERR_HUB_UNAVAILABLE` when the JWKS cannot be fetched, `ERR_STORE_UNAVAILABLE` when the jti
+ * cache is down).
+ */
+export async function verifyForSite(deps: DestinationDeps, token: unknown, page: EmbeddingPage): Promise<VerifiedHandoffToken> {
+  const verified = await verifyHandoff(token, deps.verification);
+  await crossCheckWithJsonwebtoken(deps, token as string, verified);
+  checkEmbeddingPage({ referer: page.referer, origin: page.origin }, verified.claims.src, deps.options.strictReferer);
+  if (!(await deps.replay.rememberOnce(verified.claims.jti, verified.jtiExpiresAt, verified.claims.sid))) {
+    throw new TesseraError('ERR_HANDOFF_REPLAYED', 'jti already used', { claim: 'jti' });
+  }
+  return verified;
+}
+
+/** jsonwebtoken's verdict on a token the core verifier accepted; a disagreement is a rejection. */
+async function crossCheckWithJsonwebtoken(deps: DestinationDeps, token: string, verified: VerifiedHandoffToken): Promise<void> {
+  const rules = deps.verification;
+  const key = await rules.keys(verified.kid);
+  if (key === null) throw new TesseraError('ERR_HANDOFF_KID_UNKNOWN', 'no published key for this kid');
+  try {
+    jwt.verify(token, key.publicKey, {
+      algorithms: [key.alg],
+      issuer: rules.issuer,
+      audience: rules.audience,
+      clockTolerance: rules.clockToleranceSeconds ?? 5,
+      clockTimestamp: nowSeconds(rules.clock),
+    });
+  } catch (cause) {
+    throw new TesseraError('ERR_HANDOFF_SIGNATURE', 'jsonwebtoken refused a token the core accepted', { cause });
+  }
+}
+
+/**
+ * Step 4 on a Koa request that went through the session middleware. Emits `session_replaced`
+ * when the session was set, and tells the hub (fire and forget) when this site now holds the
+ * token's sid. Updates `ctx.state.tessera`.
+ */
+export async function takeSession(deps: DestinationDeps, ctx: Koa.Context, verified: VerifiedHandoffToken): Promise<void> {
+  const { claims } = verified;
+  const existing = tesseraFromSession(sessionOf(ctx));
+  const decision = decideReplacement(existing === null ? null : { sid: existing.sid, live: true }, claims.sid, deps.options.alwaysReplace);
+  if (decision.action === 'replace') {
+    const now = nowSeconds(deps.options.clock);
+    await writeSession(ctx, { sid: claims.sid, sub: claims.sub ?? null, claims: verified.identity, src: claims.src, receivedAt: now }, decision.wasEmpty);
+    deps.emit({ type: 'session_replaced', site: deps.options.siteOrigin, src: claims.src, sid: claims.sid, wasEmpty: decision.wasEmpty, at: now });
+    deps.logger.debug({ sid: claims.sid, src: claims.src, wasEmpty: decision.wasEmpty }, 'site session set from a handoff');
+  }
+  if (decision.action === 'replace' || existing?.sid === claims.sid) deps.hub.reportLink(claims.sid);
+  ctx.state.tessera = tesseraFromSession(sessionOf(ctx));
+}
+
+/**
+ * Puts `tessera` into the session. A session that came from the store gets a new key (no
+ * fixation: a key someone planted in this browser never carries the new identity); its own
+ * data stays when it held no shared session (an anonymous basket follows the visitor, as at
+ * the hub) and goes when another session's identity is being replaced.
+ *
+ * regenerate() saves at once and koa-session saves again at the end of the request: two store
+ * writes, on this rare path only. A fresh session is written once.
+ */
+async function writeSession(ctx: Koa.Context, tessera: StoredTessera, wasEmpty: boolean): Promise<void> {
+  const session = sessionOf(ctx);
+  if (session === null) throw new TesseraError('ERR_INTERNAL', 'ctx.session was set to null before the receiver ran');
+  const previous = session.toJSON();
+  for (const member of Object.keys(previous)) delete session[member];
+  if (wasEmpty) Object.assign(session, previous);
+  session.tessera = tessera;
+  if (!session.isNew) await session.regenerate();
+}

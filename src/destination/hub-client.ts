@@ -1,0 +1,154 @@
+/**
+ * The site's calls to the hub's site API (JSON, `Authorization: Bearer <credential>`):
+ *
+ *   POST <hub>/api/v1/sites/beacons {"sid"} → {"beacons":[{"url","kind"}]}: fresh beacons for the
+ *        other sites that do not hold the session yet (empty when all do);
+ *   POST <hub>/api/v1/sites/links {"sid"} → 204: this site now holds the session.
+ *
+ * The calls go to the configured hub URL only, never to a URL taken from a request, and a
+ * redirect counts as a failure. Answers are size-bounded before parsing.
+ */
+import http from 'node:http';
+import https, { type Agent } from 'node:https';
+import { TesseraError } from '../core/errors';
+import type { Beacon } from '../core/receiver/loader';
+import type { DestinationLogger } from './options';
+
+/** Largest answer read from the hub or a webhook. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+export interface PostJsonOptions {
+  headers?: Record<string, string>;
+  agent: Agent | null;
+  timeoutMs: number;
+}
+
+/**
+ * POSTs `payload` as JSON; resolves with the status and the parsed answer (null when empty or
+ * not JSON). Rejects on network errors, timeouts and answers above 64 KiB.
+ *
+ * @example
+ * const { status, body } = await postJson('https://login.example.com/api/v1/sites/links', { sid }, { agent: null, timeoutMs: 3000 });
+ */
+export function postJson(url: string, payload: unknown, options: PostJsonOptions): Promise<{ status: number; body: unknown }> {
+  const target = new URL(url);
+  const data = Buffer.from(JSON.stringify(payload));
+  const send = target.protocol === 'https:' ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': String(data.length), ...options.headers },
+        timeout: options.timeoutMs,
+        ...(options.agent === null || target.protocol !== 'https:' ? {} : { agent: options.agent }),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            req.destroy(new Error(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: parseJson(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+export interface HubClientOptions {
+  hubUrl: string;
+  /** Null: this site has no credential, so it cannot call the API (loader.js stays empty). */
+  credential: string | null;
+  agent: Agent | null;
+  timeoutMs: number;
+  logger: DestinationLogger;
+}
+
+/**
+ * The site API client.
+ *
+ * @example
+ * const hub = new HubClient({ hubUrl, credential, agent: null, timeoutMs: 3000, logger });
+ * const beacons = await hub.beacons(sid);
+ */
+export class HubClient {
+  constructor(private readonly options: HubClientOptions) {}
+
+  /** True when a credential is configured. */
+  get enabled(): boolean {
+    return this.options.credential !== null;
+  }
+
+  /**
+   * Beacons for the sites that do not hold `sid` yet. Rejects with `ERR_SITE_CREDENTIAL` when
+   * the hub refuses the credential and `ERR_HUB_UNAVAILABLE` for anything else unusable.
+   */
+  async beacons(sid: string): Promise<Beacon[]> {
+    const { status, body } = await this.call('/api/v1/sites/beacons', sid);
+    if (status !== 200) throw this.refusal(status);
+    const list = (body as { beacons?: unknown } | null)?.beacons;
+    if (!Array.isArray(list)) throw new TesseraError('ERR_HUB_UNAVAILABLE', 'the hub answered beacons without a "beacons" list');
+    return list.filter(isBeacon).map((b) => ({ url: b.url, kind: b.kind }));
+  }
+
+  /**
+   * Tells the hub that this site now holds `sid`, so its pages stop minting beacons for it.
+   * Fire and forget: the visitor's request never waits for it; failures are logged.
+   */
+  reportLink(sid: string): void {
+    if (!this.enabled) return;
+    this.call('/api/v1/sites/links', sid).then(
+      ({ status }) => {
+        if (status < 200 || status > 299) this.options.logger.warn({ code: this.refusal(status).code, status }, 'hub refused the site link report');
+      },
+      (err: unknown) => this.options.logger.warn({ code: 'ERR_HUB_UNAVAILABLE', err: (err as Error).message }, 'site link report did not reach the hub'),
+    );
+  }
+
+  private async call(path: string, sid: string): Promise<{ status: number; body: unknown }> {
+    const { credential, hubUrl, agent, timeoutMs } = this.options;
+    if (credential === null) throw new TesseraError('ERR_SITE_CREDENTIAL', 'no "credential" configured for the hub API');
+    try {
+      return await postJson(`${hubUrl}${path}`, { sid }, { headers: { authorization: `Bearer ${credential}` }, agent, timeoutMs });
+    } catch (cause) {
+      throw new TesseraError('ERR_HUB_UNAVAILABLE', `the hub did not answer ${path}`, { cause });
+    }
+  }
+
+  private refusal(status: number): TesseraError {
+    return status === 401 || status === 403
+      ? new TesseraError('ERR_SITE_CREDENTIAL', `the hub refused this site's credential (${status})`)
+      : new TesseraError('ERR_HUB_UNAVAILABLE', `the hub answered ${status}`);
+  }
+}
+
+/** A beacon as the hub describes it: an absolute http(s) URL and a known kind. */
+function isBeacon(value: unknown): value is Beacon {
+  if (typeof value !== 'object' || value === null) return false;
+  const { url, kind } = value as { url?: unknown; kind?: unknown };
+  if (typeof url !== 'string' || (kind !== 'script' && kind !== 'image')) return false;
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * `GET <prefix>loader.js`, the page authors' one-line snippet:
+ *
+ *   <script async src="/shared-session/loader.js"></script>
+ *
+ * For a visitor with a shared session here, a tiny script that appends beacons for the sites
+ * that do not hold it yet; otherwise (no session, every site holds it, no credential, hub
+ * unreachable) an empty body, so the page never sees an error.
+ */
+import type Koa from 'koa';
+import { renderLoaderScript } from '../../core/receiver/loader';
+import type { DestinationDeps } from '../deps';
+import type { TesseraState } from '../session';
+
+export async function answerLoader(deps: DestinationDeps, ctx: Koa.Context): Promise<void> {
+  const tessera = ctx.state.tessera as TesseraState | null;
+  const beacons = tessera === null ? [] : await deps.beacons.beaconsFor(tessera.sid);
+  ctx.status = 200;
+  ctx.type = 'application/javascript; charset=utf-8';
+  ctx.body = renderLoaderScript(beacons);
+}
