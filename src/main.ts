@@ -110,23 +110,12 @@ export async function startHub(config: Config, options: { clock?: Clock; logger?
   const url = `http://${config.listen.host}:${port}`;
   logger.info({ url, publicUrl: config.publicUrl, store: stores.kind }, 'hub listening');
 
-  // Rotation done by `tessera keys rotate` in another process (or another instance) is picked
-  // up without a restart.
-  const reload = setInterval(() => {
-    keyring.reload().catch((err: unknown) => logger.error({ err }, 'reloading keys failed'));
-  }, config.keys.reloadIntervalSeconds * 1000);
-  const purge = setInterval(() => {
-    stores.sessions.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging expired sessions failed'));
-    stores.users.purgeExpired(Math.floor(clock.now() / 1000)).catch((err: unknown) => logger.warn({ err }, 'purging expired sign-in links failed'));
-  }, purgeIntervalMs);
-  reload.unref();
-  purge.unref();
+  const maintenance = startMaintenance(config, clock, logger, stores, keyring);
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      clearInterval(reload);
-      clearInterval(purge);
+      maintenance.stop();
       const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
       force.unref();
       server.closeIdleConnections();
@@ -138,6 +127,29 @@ export async function startHub(config: Config, options: { clock?: Clock; logger?
     return stopping;
   };
   return { server, url, stop };
+}
+
+/**
+ * The hub's background work: re-reading `keys/` (a rotation done by `tessera keys rotate` in
+ * another process, or on another instance, is picked up without a restart) and purging expired
+ * rows. Every process that serves the hub runs it (`startHub`, the demo).
+ */
+export function startMaintenance(config: Config, clock: Clock, logger: Logger, stores: OpenedStores, keyring: Keyring): { stop(): void } {
+  const reload = setInterval(() => {
+    keyring.reload().catch((err: unknown) => logger.error({ err }, 'reloading keys failed'));
+  }, config.keys.reloadIntervalSeconds * 1000);
+  const purge = setInterval(() => {
+    stores.sessions.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging expired sessions failed'));
+    stores.users.purgeExpired(Math.floor(clock.now() / 1000)).catch((err: unknown) => logger.warn({ err }, 'purging expired sign-in links failed'));
+  }, purgeIntervalMs);
+  reload.unref();
+  purge.unref();
+  return {
+    stop: () => {
+      clearInterval(reload);
+      clearInterval(purge);
+    },
+  };
 }
 
 /** `tessera serve`: load the configuration, start, and stop gracefully on SIGTERM / SIGINT. */
