@@ -109,7 +109,7 @@ describe('accept', () => {
     const browser = new Browser(tls);
     const state = await startBounce(browser);
     const token = hub.mint({ audience: site.url, sid: newSid(), sub: 'user-7' });
-    const res = await browser.post(`${site.url}/shared-session/accept`, { token, state: `${state.slice(0, -1)}A`, return_to: '/' });
+    const res = await browser.post(`${site.url}/shared-session/accept`, { token, state: `${state.slice(0, -1)}${state.endsWith('A') ? 'B' : 'A'}`, return_to: '/' });
     expect(res.status).toBe(400);
     expect(res.body).toContain('ERR_HANDOFF_STATE');
     expect(res.setCookies).toEqual([]);
