@@ -340,3 +340,266 @@ export interface RateLimiter {
   /** Forgets `key` (e.g. a successful login clears its account's failure count). */
   reset(key: string): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Back-channel logout outbox (issue 5). Adapters: SQLite (embedded default), PostgreSQL
+// (distributed). The worker that delivers is src/outbox/worker.ts.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One back-channel logout to deliver. The logout token is minted by the worker at delivery
+ * time, never stored: no signed token sits in the database, and a key rotation in between is
+ * harmless.
+ */
+export interface NewDelivery {
+  /** The site's origin, e.g. `https://shop.example.com`. */
+  site: string;
+  /** The site's `backchannelLogoutUri`, where the token is POSTed. */
+  uri: string;
+  /** The ended session (the token's `sid`). */
+  sid: string;
+  /** Its user (the token's `sub`), or null for an anonymous session. */
+  sub: string | null;
+  /** Why the session ended (e.g. `logout`, `admin`), for admins and the log. */
+  reason: string;
+}
+
+/** `pending` until delivered, or `failed` once the worker gave up (an admin may retry it). */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** A delivery as stored. */
+export interface Delivery extends NewDelivery {
+  /** Assigned by the store; increasing in enqueue order. */
+  id: string;
+  status: DeliveryStatus;
+  /** Attempts started so far: `claim` counts one up. */
+  attempts: number;
+  createdAt: number;
+  /**
+   * When the delivery is next due. While a worker holds it, the end of that worker's lease: a
+   * delivery whose worker died becomes due again by itself.
+   */
+  nextAttemptAt: number;
+  /** Why the last attempt failed (short, no secrets), or null. */
+  lastError: string | null;
+  deliveredAt: number | null;
+  failedAt: number | null;
+}
+
+/** Filters for listing deliveries (admin UI / API / CLI); combine with AND. */
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  /** Site origin. */
+  site?: string;
+}
+
+/** What the admin UI and `/readyz`-style monitoring show of the outbox. */
+export interface OutboxStats {
+  /** Pending deliveries, including those a worker is delivering right now. */
+  pending: number;
+  failed: number;
+  /** `createdAt` of the oldest pending delivery, or null when none is pending. */
+  oldestPendingAt: number | null;
+}
+
+/**
+ * The durable queue of back-channel logout deliveries. Delivery is at least once: several
+ * workers (hub instances) may share one outbox, and `claim` leases each delivery to one of them
+ * at a time; a worker that outlives its lease may deliver a token twice (each has its own `jti`,
+ * and ending a session twice is harmless).
+ *
+ * Listing order is newest first (`id` descending). Store failures reject with
+ * `ERR_STORE_UNAVAILABLE`.
+ */
+export interface Outbox extends HealthCheck {
+  /** Stores the deliveries as pending and due now (the store's clock); all or none. */
+  enqueue(items: NewDelivery[]): Promise<void>;
+  /**
+   * Atomically leases up to `limit` due deliveries (pending, `nextAttemptAt <= now`; the longest
+   * due are taken first) to `workerId` until `now + leaseSeconds`, counts an attempt for each,
+   * and returns them in `id` order. Concurrent calls, from any number of processes, never return
+   * the same delivery while its lease runs.
+   */
+  claim(now: number, limit: number, workerId: string, leaseSeconds: number): Promise<Delivery[]>;
+  /** Marks a delivery `workerId` holds as delivered. False when it no longer holds it. */
+  complete(id: string, workerId: string, now: number): Promise<boolean>;
+  /**
+   * Records a failed attempt of a delivery `workerId` holds: due again at `nextAttemptAt`, or,
+   * when null, given up (`failed`, with `failedAt`). False when the worker no longer holds it.
+   */
+  fail(id: string, workerId: string, now: number, error: string, nextAttemptAt: number | null): Promise<boolean>;
+  /** Deliveries matching the filter, newest first, one page at a time. */
+  list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>>;
+  /**
+   * Admin: puts a failed delivery back to pending, due at `now`, for one more attempt (its
+   * attempt count is kept). False when there is no failed delivery with this id.
+   */
+  retry(id: string, now: number): Promise<boolean>;
+  stats(): Promise<OutboxStats>;
+  /** Removes delivered deliveries with `deliveredAt < olderThan`; returns how many. */
+  purgeDelivered(olderThan: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log and admin API tokens (issue 5). Adapters: SQLite (embedded default), PostgreSQL
+// (distributed), in the same database as the users.
+// ---------------------------------------------------------------------------------------------
+
+/** Every kind of audit event, as a list for validation and for the filters of the UI, API and CLI. */
+export const AUDIT_EVENT_TYPES = [
+  'login.success',
+  'login.failure',
+  'logout',
+  'handoff.accepted',
+  'handoff.rejected',
+  'session.revoked',
+  'admin.action',
+  'key.rotated',
+  'key.retired',
+  'user.created',
+  'user.updated',
+  'user.disabled',
+  'user.enabled',
+  'outbox.gave_up',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/**
+ * Small, flat facts about an event, e.g. `{ kid: '…', attempts: 8 }`. Stores refuse, with
+ * `ERR_BAD_REQUEST`, more than 2 KiB of JSON, nested values, and any key named like a secret
+ * (`/token|secret|password|cookie|authorization/i`): the audit log never holds secrets
+ * (SECURITY.md), whatever a caller passes by mistake.
+ */
+export type AuditDetails = Record<string, string | number | boolean | null>;
+
+/** One entry of the append-only audit log. */
+export interface AuditEvent {
+  /** Assigned by the store, increasing with every append and never reused (not even after a purge). */
+  id: number;
+  /** When it was appended (the store's clock), Unix seconds. */
+  at: number;
+  type: AuditEventType;
+  /** Who acted: a user id, `cli`, `admin-token:<id>` or `system`; null when unknown (a failed login). */
+  actor: string | null;
+  /** The user the event is about. */
+  userId: string | null;
+  sid: string | null;
+  /** The site origin involved (handoffs, back-channel logout). */
+  site: string | null;
+  /** Client address of the request that caused the event. */
+  ip: string | null;
+  /** A reason code, e.g. `ERR_HANDOFF_REPLAYED` or `user-logout`. */
+  reason: string | null;
+  details: AuditDetails;
+}
+
+/** What `AuditLog.append` needs: the store assigns `id` and `at`; the rest defaults to null, details to `{}`. */
+export interface NewAuditEvent {
+  type: AuditEventType;
+  actor?: string | null;
+  userId?: string | null;
+  sid?: string | null;
+  site?: string | null;
+  ip?: string | null;
+  reason?: string | null;
+  details?: AuditDetails;
+}
+
+/** Filters for querying the audit log. All are optional and combine with AND. */
+export interface AuditFilter {
+  /** One type, or any of a list (an empty list matches nothing). */
+  type?: AuditEventType | AuditEventType[];
+  userId?: string;
+  sid?: string;
+  /** Site origin. */
+  site?: string;
+  actor?: string;
+  /** Earliest `at`, inclusive. */
+  from?: number;
+  /** Latest `at`, inclusive. */
+  to?: number;
+}
+
+/**
+ * The audit log: append-only. There is no way to change an entry, and the only way to remove
+ * any is the retention purge. Query order is newest first (`id` descending). Invalid input
+ * rejects with `ERR_BAD_REQUEST`; store failures with `ERR_STORE_UNAVAILABLE`.
+ */
+export interface AuditLog extends HealthCheck {
+  /** Stores one event at the store's current time and returns it as stored. */
+  append(event: NewAuditEvent): Promise<AuditEvent>;
+  /** Events matching the filter, newest first, one page at a time. */
+  query(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>>;
+  /** Retention: removes the events appended before `at` (Unix seconds); returns how many. */
+  purgeOlderThan(at: number): Promise<number>;
+}
+
+/** What an admin API token may do, as a list for validation (CLI `--scope`, API). */
+export const ADMIN_SCOPES = [
+  'sessions:read',
+  'sessions:revoke',
+  'users:read',
+  'users:write',
+  'audit:read',
+  'keys:read',
+  'keys:rotate',
+  'outbox:read',
+  'outbox:retry',
+] as const;
+
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
+
+/** An admin API bearer token as stored and listed: never the token itself, nor its hash. */
+export interface AdminTokenRecord {
+  /** 128-bit random, base64url; `admin-token:<id>` is the audit actor. */
+  id: string;
+  /** What the operator called it, e.g. `monitoring`. */
+  name: string;
+  /** Without duplicates, in the order given. */
+  scopes: AdminScope[];
+  /** Who created it (`cli`, or a user id). */
+  createdBy: string;
+  createdAt: number;
+  /** Null: does not expire. */
+  expiresAt: number | null;
+  /** Last successful authentication, to the minute (written at most once a minute). */
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** What `AdminTokenStore.create` needs. */
+export interface NewAdminToken {
+  name: string;
+  /** At least one. */
+  scopes: AdminScope[];
+  createdBy: string;
+  /** Unix seconds, after the creation time; null for a token that does not expire. */
+  expiresAt: number | null;
+}
+
+/** A freshly created token: `token` is shown once and stored nowhere. */
+export interface CreatedAdminToken {
+  /** `tsa_` + 256 random bits, base64url (47 characters). */
+  token: string;
+  record: AdminTokenRecord;
+}
+
+/**
+ * Bearer tokens for the admin API (`tessera admin-tokens create`). Stores keep only SHA-256(token)
+ * (hex). Invalid input rejects with `ERR_BAD_REQUEST`; store failures with `ERR_STORE_UNAVAILABLE`.
+ */
+export interface AdminTokenStore extends HealthCheck {
+  /** Creates a token with `createdAt` from the store's clock. */
+  create(token: NewAdminToken): Promise<CreatedAdminToken>;
+  /**
+   * The token's record when it is known, not revoked and not expired (`expiresAt > now`), else
+   * null. A string that cannot be a token (prefix, length, characters) is null without a store
+   * query. Sets `lastUsedAt = now` when it is older than a minute.
+   */
+  authenticate(token: string, now: number): Promise<AdminTokenRecord | null>;
+  /** Every token, revoked and expired ones included, newest first. */
+  list(): Promise<AdminTokenRecord[]>;
+  /** Revokes a token at the store's current time. False when unknown or already revoked. */
+  revoke(id: string): Promise<boolean>;
+}

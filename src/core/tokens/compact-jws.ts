@@ -1,6 +1,6 @@
 /**
- * The signing and verification skeleton every Tessera token type shares (handoff tokens now,
- * logout tokens next): a token type supplies its `typ` and its error codes, and gets the
+ * The signing and verification skeleton every Tessera token type shares (handoff tokens and
+ * logout tokens): a token type supplies its `typ` and its error codes, and gets the
  * checks of DESIGN.md "The handoff token" up to and including the signature, in this order:
  *
  *   size → structure, base64url, JSON, duplicate members → alg allow-list → typ →
@@ -32,6 +32,24 @@ export type KeyLookup = (kid: string) => VerificationKey | null | Promise<Verifi
 
 /** The algorithms a verifier may be configured with: asymmetric only, never `none` or HS*. */
 export const SUPPORTED_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'ES256'];
+
+/** Longest token a verifier accepts unless configured otherwise; a Tessera token is well under 1 KiB. */
+export const DEFAULT_MAX_TOKEN_BYTES = 4096;
+
+/** Anything that can name the key to sign with now, e.g. the {@link Keyring}. */
+export interface TokenSigner {
+  signingKey(): SigningKey;
+}
+
+/** How a verifier of any token type finds and accepts keys: options of every `verify…` function. */
+export interface VerifierKeyOptions {
+  /** The key for a kid: the keyring (sync) or a JWKS client (async). */
+  keys: KeyLookup;
+  /** Configured algorithms, from RS256 / ES256; never read from the token. */
+  algorithms: readonly SigningAlgorithm[];
+  /** Longer tokens are refused before any parsing. Default {@link DEFAULT_MAX_TOKEN_BYTES}. */
+  maxTokenBytes?: number;
+}
 
 /** Header parameters that point at a key source or demand extensions we do not implement (RFC 8725 §3.10, RFC 7515 §4.1.11). */
 const FORBIDDEN_HEADERS = ['crit', 'jku', 'x5u', 'jwk', 'x5c'] as const;
@@ -98,16 +116,27 @@ function asciiBytes(text: string): Buffer {
 
 /**
  * Runs the shared checks on `token` and returns its parsed header and payload. Each failure
- * throws a {@link TesseraError} with the token type's code for that check. Synchronous when
+ * throws a {@link TesseraError} with the token type's code for that check; a verifier
+ * configured with no algorithm, one outside {@link SUPPORTED_ALGORITHMS} or a size limit that
+ * is not a positive integer throws `ERR_CONFIG_INVALID` instead. Synchronous when
  * the key lookup is (the hub's keyring): an `await` per token would be measurable (bench/).
  *
  * @example
  * const { payload, kid } = await verifyCompactJws(token, { typ: 'handoff+jwt', codes, algorithms: ['RS256'], keys, maxTokenBytes: 4096 });
  */
 export function verifyCompactJws(token: unknown, options: JwsVerification): VerifiedJws | Promise<VerifiedJws> {
+  checkConfiguration(options);
   const decoded = decodeCompactJws(token, options);
   const key = options.keys(decoded.kid);
   return key instanceof Promise ? key.then((found) => checkSignature(decoded, found, options.codes)) : checkSignature(decoded, key, options.codes);
+}
+
+/** A misconfigured verifier fails loudly, before it can accept anything: never a token's fault. */
+function checkConfiguration({ algorithms, maxTokenBytes }: JwsVerification): void {
+  if (!Number.isSafeInteger(maxTokenBytes) || maxTokenBytes <= 0) throw new TesseraError('ERR_CONFIG_INVALID', '"maxTokenBytes" must be a positive integer');
+  if (algorithms.length === 0 || !algorithms.every((alg) => SUPPORTED_ALGORITHMS.includes(alg))) {
+    throw new TesseraError('ERR_CONFIG_INVALID', `"algorithms" must be a non-empty list of ${SUPPORTED_ALGORITHMS.join(', ')}`);
+  }
 }
 
 /** A token that passed every check before the key lookup. */

@@ -20,58 +20,40 @@
  */
 import { nowSeconds, type Clock } from '../clock';
 import { TesseraError } from '../errors';
-import type { SigningAlgorithm } from '../../ports';
-import type { SigningKey } from '../keys/keyring';
-import { SUPPORTED_ALGORITHMS, signCompactJws, verifyCompactJws, type KeyLookup } from './compact-jws';
-import { RANDOM_128_BASE64URL, checkAudience, checkIssuer, checkJti, checkTimes, newJti } from './registered-claims';
-import type { TokenCodes } from './rejection-codes';
+import { DEFAULT_MAX_TOKEN_BYTES, signCompactJws, verifyCompactJws, type TokenSigner, type VerifierKeyOptions } from './compact-jws';
+import {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  audienceHost,
+  checkAudience,
+  checkIssuer,
+  checkJti,
+  checkSession,
+  checkSessionToMint,
+  checkTimes,
+  clockToleranceOption,
+  lifetimeOption,
+  newJti,
+  type RegisteredClaimRules,
+  type SessionTokenClaims,
+} from './registered-claims';
+import { tokenCodes, type TokenCodes } from './rejection-codes';
 
 export const HANDOFF_TYP = 'handoff+jwt';
 export const HANDOFF_DEFAULT_TTL_SECONDS = 30;
 /** Hard cap on a handoff token's lifetime, for minting and verifying alike. */
 export const HANDOFF_MAX_TTL_SECONDS = 120;
-export const HANDOFF_DEFAULT_MAX_TOKEN_BYTES = 4096;
-export const HANDOFF_DEFAULT_CLOCK_TOLERANCE_SECONDS = 5;
+export const HANDOFF_DEFAULT_MAX_TOKEN_BYTES = DEFAULT_MAX_TOKEN_BYTES;
+export const HANDOFF_DEFAULT_CLOCK_TOLERANCE_SECONDS = DEFAULT_CLOCK_TOLERANCE_SECONDS;
 
-const HANDOFF_CODES: TokenCodes = {
-  oversize: 'ERR_HANDOFF_OVERSIZE',
-  malformed: 'ERR_HANDOFF_MALFORMED',
-  duplicate: 'ERR_HANDOFF_DUPLICATE_CLAIM',
-  alg: 'ERR_HANDOFF_ALG',
-  typ: 'ERR_HANDOFF_TYP',
-  kidMissing: 'ERR_HANDOFF_KID_MISSING',
-  kidMalformed: 'ERR_HANDOFF_KID_MALFORMED',
-  kidUnknown: 'ERR_HANDOFF_KID_UNKNOWN',
-  headerForbidden: 'ERR_HANDOFF_HEADER_FORBIDDEN',
-  signature: 'ERR_HANDOFF_SIGNATURE',
-  issuer: 'ERR_HANDOFF_ISSUER',
-  audience: 'ERR_HANDOFF_AUDIENCE',
-  expired: 'ERR_HANDOFF_EXPIRED',
-  iatFuture: 'ERR_HANDOFF_IAT_FUTURE',
-  lifetime: 'ERR_HANDOFF_LIFETIME',
-  claims: 'ERR_HANDOFF_CLAIMS',
-  jtiMissing: 'ERR_HANDOFF_JTI_MISSING',
-};
+const HANDOFF_CODES: TokenCodes = tokenCodes('HANDOFF');
 
 /** Claim names a handoff token sets itself; identity claims may not reuse them. */
 const REGISTERED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'src', 'dst']);
 
 /** The registered claims of a verified handoff token. */
-export interface HandoffClaims {
-  iss: string;
-  aud: string;
-  sub?: string;
-  sid: string;
+export interface HandoffClaims extends SessionTokenClaims {
   src: string;
   dst: string;
-  iat: number;
-  exp: number;
-  jti: string;
-}
-
-/** Anything that can name the key to sign with now, e.g. the {@link Keyring}. */
-export interface HandoffSigner {
-  signingKey(): SigningKey;
 }
 
 export interface HandoffInput {
@@ -95,30 +77,17 @@ export interface HandoffMintOptions {
   ttlSeconds?: number;
 }
 
-/** What a receiver checks the claims against. */
-export interface HandoffClaimRules {
-  /** The hub's origin. */
-  issuer: string;
-  /** This site's origin. */
-  audience: string;
+/** What a receiver checks the claims against; `audience` is this site's origin. */
+export interface HandoffClaimRules extends RegisteredClaimRules {
   /** This site's host. */
   destinationHost: string;
   /** True for the hub's host and every configured site's host. */
   isKnownSource: (host: string) => boolean;
-  clock: Clock;
-  /** Allowed clock skew for exp / iat. Default 5, at most 60. */
-  clockToleranceSeconds?: number;
   /** Longest accepted `exp - iat`. Default and maximum 120. */
   maxLifetimeSeconds?: number;
 }
 
-export interface HandoffVerifyOptions extends HandoffClaimRules {
-  /** The key for a kid: the keyring (sync) or a JWKS client (async). */
-  keys: KeyLookup;
-  /** Configured algorithms, from RS256 / ES256; never read from the token. */
-  algorithms: readonly SigningAlgorithm[];
-  /** Longer tokens are refused before any parsing. Default 4096. */
-  maxTokenBytes?: number;
+export interface HandoffVerifyOptions extends HandoffClaimRules, VerifierKeyOptions {
   /**
    * Records the jti until `expiresAt`; true only the first time (atomic, e.g.
    * `ReplayStore.rememberOnce`). Called only after every other check passed; false means
@@ -149,15 +118,11 @@ export interface VerifiedHandoffToken extends VerifiedHandoff {
  * const token = mintHandoff(keyring, { audience: 'https://www.example.org', sid, sub: user.id,
  *   src: 'login.example.com', identity: { email: user.email } }, { clock, issuer: 'https://login.example.com' });
  */
-export function mintHandoff(signer: HandoffSigner, input: HandoffInput, options: HandoffMintOptions): string {
-  const ttl = options.ttlSeconds ?? HANDOFF_DEFAULT_TTL_SECONDS;
-  if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > HANDOFF_MAX_TTL_SECONDS) {
-    throw new TesseraError('ERR_CONFIG_INVALID', `handoff "ttlSeconds" must be an integer from 1 to ${HANDOFF_MAX_TTL_SECONDS}`);
-  }
-  const dst = destinationHost(input.audience);
-  if (!RANDOM_128_BASE64URL.test(input.sid)) throw new TesseraError('ERR_INTERNAL', 'handoff sid is not a 128-bit base64url id');
+export function mintHandoff(signer: TokenSigner, input: HandoffInput, options: HandoffMintOptions): string {
+  const ttl = lifetimeOption('handoff "ttlSeconds"', options.ttlSeconds, HANDOFF_DEFAULT_TTL_SECONDS, HANDOFF_MAX_TTL_SECONDS);
+  const dst = audienceHost(input.audience);
+  checkSessionToMint(input.sid, input.sub);
   if (input.src.length === 0) throw new TesseraError('ERR_INTERNAL', 'handoff src is empty');
-  if (input.sub === '') throw new TesseraError('ERR_INTERNAL', 'handoff sub is empty (use null for an anonymous session)');
   for (const name of Object.keys(input.identity ?? {})) {
     if (REGISTERED_CLAIMS.has(name)) throw new TesseraError('ERR_CONFIG_INVALID', `identity claim "${name}" would replace a registered claim`);
   }
@@ -180,10 +145,6 @@ export function mintHandoff(signer: HandoffSigner, input: HandoffInput, options:
  */
 export async function verifyHandoff(token: unknown, options: HandoffVerifyOptions): Promise<VerifiedHandoffToken> {
   const maxTokenBytes = options.maxTokenBytes ?? HANDOFF_DEFAULT_MAX_TOKEN_BYTES;
-  if (!Number.isSafeInteger(maxTokenBytes) || maxTokenBytes <= 0) throw new TesseraError('ERR_CONFIG_INVALID', '"maxTokenBytes" must be a positive integer');
-  if (options.algorithms.length === 0 || !options.algorithms.every((alg) => SUPPORTED_ALGORITHMS.includes(alg))) {
-    throw new TesseraError('ERR_CONFIG_INVALID', `"algorithms" must be a non-empty list of ${SUPPORTED_ALGORITHMS.join(', ')}`);
-  }
   const verifying = verifyCompactJws(token, { typ: HANDOFF_TYP, codes: HANDOFF_CODES, algorithms: options.algorithms, keys: options.keys, maxTokenBytes });
   const { payload, kid } = verifying instanceof Promise ? await verifying : verifying;
   const { claims, identity, jtiExpiresAt } = verifyHandoffClaims(payload, options);
@@ -206,14 +167,8 @@ export async function verifyHandoff(token: unknown, options: HandoffVerifyOption
  * await sessions.acceptHandoff(claims.jti, jtiExpiresAt, claims.sid, link);
  */
 export function verifyHandoffClaims(payload: Record<string, unknown>, rules: HandoffClaimRules): VerifiedHandoff {
-  const tolerance = rules.clockToleranceSeconds ?? HANDOFF_DEFAULT_CLOCK_TOLERANCE_SECONDS;
-  if (!Number.isSafeInteger(tolerance) || tolerance < 0 || tolerance > 60) {
-    throw new TesseraError('ERR_CONFIG_INVALID', '"clockToleranceSeconds" must be an integer from 0 to 60');
-  }
-  const maxLifetime = rules.maxLifetimeSeconds ?? HANDOFF_MAX_TTL_SECONDS;
-  if (!Number.isSafeInteger(maxLifetime) || maxLifetime <= 0 || maxLifetime > HANDOFF_MAX_TTL_SECONDS) {
-    throw new TesseraError('ERR_CONFIG_INVALID', `"maxLifetimeSeconds" must be an integer from 1 to ${HANDOFF_MAX_TTL_SECONDS}`);
-  }
+  const tolerance = clockToleranceOption(rules.clockToleranceSeconds);
+  const maxLifetime = lifetimeOption('"maxLifetimeSeconds"', rules.maxLifetimeSeconds, HANDOFF_MAX_TTL_SECONDS, HANDOFF_MAX_TTL_SECONDS);
 
   checkIssuer(payload, rules.issuer, HANDOFF_CODES);
   checkAudience(payload, rules.audience, HANDOFF_CODES);
@@ -222,9 +177,7 @@ export function verifyHandoffClaims(payload: Record<string, unknown>, rules: Han
   if (typeof src !== 'string' || !rules.isKnownSource(src)) throw new TesseraError('ERR_HANDOFF_SOURCE', 'src is neither the hub nor a site', { claim: 'src' });
   const { iat, exp } = checkTimes(payload, { now: nowSeconds(rules.clock), toleranceSeconds: tolerance, maxLifetimeSeconds: maxLifetime }, HANDOFF_CODES);
   const jti = checkJti(payload, HANDOFF_CODES);
-  const { sid, sub } = payload;
-  if (typeof sid !== 'string' || !RANDOM_128_BASE64URL.test(sid)) throw new TesseraError('ERR_HANDOFF_CLAIMS', 'sid malformed', { claim: 'sid' });
-  if (sub !== undefined && (typeof sub !== 'string' || sub.length === 0)) throw new TesseraError('ERR_HANDOFF_CLAIMS', 'sub malformed', { claim: 'sub' });
+  const { sid, sub } = checkSession(payload, HANDOFF_CODES);
 
   const identity: Record<string, unknown> = {};
   for (const name in payload) {
@@ -234,33 +187,4 @@ export function verifyHandoffClaims(payload: Record<string, unknown>, rules: Han
   const claims: HandoffClaims = { iss: rules.issuer, aud: rules.audience, sid, src, dst: rules.destinationHost, iat, exp, jti };
   if (sub !== undefined) claims.sub = sub;
   return { claims, identity, jtiExpiresAt: exp + tolerance };
-}
-
-/**
- * Hosts of the audiences seen so far. Audiences are the configured sites, a handful; parsing
- * one with WHATWG URL on every mint was a measurable share of it (bench/).
- */
-const hostByAudience = new Map<string, string>();
-
-/** The host of an origin such as `https://www.example.org`; anything but a bare origin is refused. */
-function destinationHost(origin: string): string {
-  let host = hostByAudience.get(origin);
-  if (host === undefined) {
-    host = originHost(origin);
-    // Bounded in case a caller ever passes many distinct audiences.
-    if (hostByAudience.size >= 1000) hostByAudience.clear();
-    hostByAudience.set(origin, host);
-  }
-  return host;
-}
-
-function originHost(origin: string): string {
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch (cause) {
-    throw new TesseraError('ERR_INTERNAL', `handoff audience ${JSON.stringify(origin)} is not a URL`, { cause });
-  }
-  if (url.origin !== origin) throw new TesseraError('ERR_INTERNAL', `handoff audience ${JSON.stringify(origin)} is not an origin`);
-  return url.host;
 }

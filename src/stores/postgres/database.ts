@@ -4,7 +4,7 @@
  * run inside one transaction that holds a transaction-level advisory lock: the first instance
  * applies them, the others wait and then find nothing left to do.
  */
-import { Pool, type PoolClient } from 'pg';
+import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { TesseraError } from '../../core/errors';
 import { toStoreError } from './errors';
 
@@ -106,5 +106,21 @@ export async function applyMigrations(pool: Pool, component: string, migrations:
   } finally {
     // A connection that could not even roll back is destroyed rather than reused.
     client.release(broken);
+  }
+}
+
+/**
+ * Runs one statement on the pool; a server that cannot be reached becomes
+ * `ERR_STORE_UNAVAILABLE` (see `toStoreError`). `rowCount` is 0 where pg reports none.
+ *
+ * @example
+ * const { rows } = await runQuery<{ id: string }>(pool, 'SELECT id FROM users WHERE id = $1', [id]);
+ */
+export async function runQuery<R extends QueryResultRow>(pool: Pool, text: string, values: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+  try {
+    const result = await pool.query<R>(text, values);
+    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  } catch (err) {
+    throw toStoreError(err);
   }
 }

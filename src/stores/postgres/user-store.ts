@@ -14,7 +14,7 @@ import { TesseraError } from '../../core/errors';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, UserFilter, UserRecord, UserStore } from '../../ports';
 import { decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueRoles } from '../user-store-shared';
-import { applyMigrations } from './database';
+import { applyMigrations, runQuery } from './database';
 import { toStoreError, uniqueViolation } from './errors';
 
 /** Append-only: each entry is one schema version (see `applyMigrations`). */
@@ -95,13 +95,8 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
     return new PostgresUserStore(pool, options.clock);
   }
 
-  private async query<R extends QueryResultRow>(text: string, values: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
-    try {
-      const result = await this.pool.query<R>(text, values);
-      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
-    } catch (err) {
-      throw toStoreError(err);
-    }
+  private query<R extends QueryResultRow>(text: string, values: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+    return runQuery<R>(this.pool, text, values);
   }
 
   async create(user: NewUser): Promise<UserRecord> {

@@ -79,3 +79,27 @@ export function applyMigrations(db: Database.Database, component: string, migrat
     throw new TesseraError('ERR_STORE_UNAVAILABLE', `migrating the "${component}" tables failed`, { cause: err });
   }
 }
+
+/** SQLite result codes that mean "the file cannot be used right now", not "the request is wrong". */
+const unavailableCode = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB)/;
+
+/**
+ * Runs statements on `db`, turning failures of the file (not of the request) into
+ * `ERR_STORE_UNAVAILABLE` with the driver error as `cause`, so the hub answers 503. Anything
+ * else (a constraint, a bug) is rethrown as it is, for the caller to map or to surface.
+ *
+ * @example
+ * const row = runStatements(db, () => byId.get(id));
+ */
+export function runStatements<T>(db: Database.Database, action: () => T): T {
+  try {
+    return action();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    // A closed database throws a TypeError without a code.
+    if (!db.open || (typeof code === 'string' && unavailableCode.test(code))) {
+      throw new TesseraError('ERR_STORE_UNAVAILABLE', 'SQLite is unavailable', { cause: err });
+    }
+    throw err;
+  }
+}

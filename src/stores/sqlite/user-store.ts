@@ -15,7 +15,7 @@ import { TesseraError } from '../../core/errors';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, UserFilter, UserRecord, UserStore } from '../../ports';
 import { decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueRoles } from '../user-store-shared';
-import { applyMigrations } from './database';
+import { applyMigrations, runStatements } from './database';
 
 /** Append-only: each entry is one schema version (see `applyMigrations`). */
 const migrations = [
@@ -73,9 +73,6 @@ function toUser(row: UserRow): UserRecord {
   };
 }
 
-/** SQLite result codes that mean "the file cannot be used right now", not "the request is wrong". */
-const unavailableCode = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB)/;
-
 /** The statements every call uses, prepared once. */
 function prepareStatements(db: Database.Database) {
   return {
@@ -124,16 +121,7 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
 
   /** Runs a statement, turning SQLite failures of the file (not of the request) into 503s. */
   private run<T>(action: () => T): T {
-    try {
-      return action();
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      // A closed database throws a TypeError without a code.
-      if (!this.db.open || (typeof code === 'string' && unavailableCode.test(code))) {
-        throw new TesseraError('ERR_STORE_UNAVAILABLE', 'SQLite is unavailable', { cause: err });
-      }
-      throw err;
-    }
+    return runStatements(this.db, action);
   }
 
   async create(user: NewUser): Promise<UserRecord> {
