@@ -3,10 +3,12 @@
  * that chooses adapters; everything else receives its dependencies.
  */
 import http from 'node:http';
+import { hostname } from 'node:os';
 import { loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import { systemClock, type Clock } from './core/clock';
 import { Keyring } from './core/keys/keyring';
+import { mintLogout } from './core/tokens/logout';
 import { createHub } from './hub/app';
 import { createHubEvents } from './hub/events';
 import { createLogger, type Logger } from './log/logger';
@@ -15,6 +17,7 @@ import { createMailer } from './mail/mailer';
 import type { HubDeps } from './hub/deps';
 import { createRateLimiter } from './stores/rate-limit/limiters';
 import { openStores, type OpenedStores } from './stores/open';
+import { createOutboxWorker, type OutboxWorker } from './outbox/worker';
 
 /** Node's default header limit is 16 KiB; requests beyond it get 431 before reaching Koa. */
 const maxHeaderBytes = 16 * 1024;
@@ -43,8 +46,40 @@ export function openKeyring(config: Config, clock: Clock, logger: Logger): Promi
   });
 }
 
-/** The hub's dependencies from opened stores: mailer and login rate limits included. */
-export function hubDeps(config: Config, clock: Clock, logger: Logger, stores: OpenedStores, keyring: Keyring): HubDeps {
+/**
+ * The back-channel logout worker of this process (started by {@link startMaintenance}): mints
+ * each delivery's logout token when it is sent, and records every give-up in the audit log.
+ * `options.fetch` replaces the global fetch (the demo's, trusting its development CA).
+ */
+export function createDeliveryWorker(
+  config: Config,
+  clock: Clock,
+  logger: Logger,
+  stores: Pick<OpenedStores, 'outbox' | 'audit'>,
+  keyring: Keyring,
+  options: { fetch?: typeof fetch } = {},
+): OutboxWorker {
+  return createOutboxWorker({
+    ...options,
+    outbox: stores.outbox,
+    clock,
+    logger,
+    workerId: `${hostname()}:${process.pid}`,
+    mint: (d) => mintLogout(keyring, { audience: d.site, sid: d.sid, sub: d.sub }, { clock, issuer: config.publicUrl }),
+    onGiveUp: (d) => {
+      stores.audit
+        .append({ type: 'outbox.gave_up', actor: 'system', userId: d.sub, sid: d.sid, site: d.site, reason: d.reason, details: { delivery: d.id, attempts: d.attempts, error: d.lastError } })
+        .catch((err: unknown) => logger.error({ err, delivery: d.id }, 'recording a give-up in the audit log failed'));
+    },
+  });
+}
+
+/**
+ * The hub's dependencies from opened stores: mailer and login rate limits included.
+ * `deliveries` is this process's outbox worker; without one (a process that only serves
+ * requests) revocations wait for the next poll of a worker sharing the outbox.
+ */
+export function hubDeps(config: Config, clock: Clock, logger: Logger, stores: OpenedStores, keyring: Keyring, deliveries: { kick(): void } = { kick: () => undefined }): HubDeps {
   const { mail, login } = config;
   const mailer = createMailer(
     {
@@ -82,6 +117,10 @@ export function hubDeps(config: Config, clock: Clock, logger: Logger, stores: Op
       perRecipient: createRateLimiter(stores.rateLimits, { name: 'login-link', points: login.linkLimit, durationSeconds: login.linkWindowSeconds }),
     },
     events: createHubEvents({ webhookUrl: config.handoff.webhookUrl, logger }),
+    outbox: stores.outbox,
+    audit: stores.audit,
+    adminTokens: stores.adminTokens,
+    deliveries,
     readiness: stores.readiness,
   };
 }
@@ -98,7 +137,8 @@ export async function startHub(config: Config, options: { clock?: Clock; logger?
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const stores = await openStores(config, clock, logger);
   const keyring = await openKeyring(config, clock, logger);
-  const app = createHub(hubDeps(config, clock, logger, stores, keyring));
+  const worker = createDeliveryWorker(config, clock, logger, stores, keyring);
+  const app = createHub(hubDeps(config, clock, logger, stores, keyring, worker));
 
   const server = http.createServer({ maxHeaderSize: maxHeaderBytes }, app.callback());
   await new Promise<void>((resolve, reject) => {
@@ -110,17 +150,18 @@ export async function startHub(config: Config, options: { clock?: Clock; logger?
   const url = `http://${config.listen.host}:${port}`;
   logger.info({ url, publicUrl: config.publicUrl, store: stores.kind }, 'hub listening');
 
-  const maintenance = startMaintenance(config, clock, logger, stores, keyring);
+  const maintenance = startMaintenance(config, clock, logger, stores, keyring, worker);
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      maintenance.stop();
+      const maintenanceStopped = maintenance.stop();
       const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
       force.unref();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(force);
+      await maintenanceStopped;
       await stores.close();
       logger.info('hub stopped');
     })();
@@ -131,10 +172,20 @@ export async function startHub(config: Config, options: { clock?: Clock; logger?
 
 /**
  * The hub's background work: re-reading `keys/` (a rotation done by `tessera keys rotate` in
- * another process, or on another instance, is picked up without a restart) and purging expired
- * rows. Every process that serves the hub runs it (`startHub`, the demo).
+ * another process, or on another instance, is picked up without a restart), purging expired
+ * rows, and delivering back-channel logouts from the outbox (`worker`, the one whose `kick` the
+ * hub's deps hold). Every process that serves the hub runs it (`startHub`, the demo). `stop()`
+ * resolves once the delivery run in flight has recorded its outcomes.
  */
-export function startMaintenance(config: Config, clock: Clock, logger: Logger, stores: OpenedStores, keyring: Keyring): { stop(): void } {
+export function startMaintenance(
+  config: Config,
+  clock: Clock,
+  logger: Logger,
+  stores: OpenedStores,
+  keyring: Keyring,
+  worker: OutboxWorker = createDeliveryWorker(config, clock, logger, stores, keyring),
+): { stop(): Promise<void> } {
+  worker.start();
   const reload = setInterval(() => {
     keyring.reload().catch((err: unknown) => logger.error({ err }, 'reloading keys failed'));
   }, config.keys.reloadIntervalSeconds * 1000);
@@ -148,6 +199,7 @@ export function startMaintenance(config: Config, clock: Clock, logger: Logger, s
     stop: () => {
       clearInterval(reload);
       clearInterval(purge);
+      return worker.stop();
     },
   };
 }

@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { systemClock } from '../core/clock';
 import pino from 'pino';
+import type { RevocationDeps } from '../hub/revocation/revoke';
 import { createLogger, type Logger } from '../log/logger';
 import { openStores, type OpenedStores } from '../stores/open';
 import type { CliIo } from './io';
@@ -30,6 +31,14 @@ export async function withStores<T>(program: Command, io: CliIo, work: (stores: 
   } finally {
     await stores.close();
   }
+}
+
+/**
+ * What `revokeSession` needs, from a command's stores. There is no outbox worker in the CLI:
+ * the deliveries it enqueues go out at the next poll of a running hub's worker.
+ */
+export function revocationDeps(stores: OpenedStores, config: Config): RevocationDeps {
+  return { sessions: stores.sessions, outbox: stores.outbox, audit: stores.audit, config, clock: systemClock, logger: cliLogger() };
 }
 
 /** Plain-text table: a header row and left-aligned columns. */

@@ -3,8 +3,12 @@
  * The `tessera` command. Subcommands live in src/cli/commands/; this file only wires them.
  */
 import { Command } from 'commander';
+import { registerAdminTokensCommands } from './commands/admin-tokens';
+import { registerAuditCommands } from './commands/audit';
 import { registerKeysCommands } from './commands/keys';
+import { registerOutboxCommands } from './commands/outbox';
 import { registerServeCommand } from './commands/serve';
+import { registerSessionsCommands } from './commands/sessions';
 import { registerSitesCommands } from './commands/sites';
 import { registerUsersCommands } from './commands/users';
 import { processIo, type CliIo } from './io';
@@ -22,6 +26,10 @@ export function buildProgram(io: CliIo = processIo): Command {
   registerKeysCommands(program, io);
   registerUsersCommands(program, io);
   registerSitesCommands(program, io);
+  registerAdminTokensCommands(program, io);
+  registerSessionsCommands(program, io);
+  registerAuditCommands(program, io);
+  registerOutboxCommands(program, io);
   return program;
 }
 

@@ -529,6 +529,14 @@ export const configSchema = z
       description: 'The allow-list of sites, as a JSON array in the variable or a list in the file; keys below.',
       defaultText: '`[]`',
     }),
+    admin: z
+      .strictObject({
+        reauthSeconds: option(z.number().int().min(0).max(86400).default(600), {
+          env: 'TESSERA_ADMIN_REAUTH',
+          description: 'The admin web UI asks for the password again before a destructive action when the last password entry is older than this (0: always).',
+        }),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: option(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), {

@@ -82,6 +82,8 @@ export type TesseraErrorCode =
   | 'ERR_MAGIC_LINK_INVALID'
   | 'ERR_NOT_SIGNED_IN'
   | 'ERR_FORBIDDEN'
+  // admin API (bearer tokens from `tessera admin-tokens create`)
+  | 'ERR_ADMIN_TOKEN'
   // HTTP surface
   | 'ERR_NOT_FOUND'
   | 'ERR_BAD_REQUEST'
@@ -99,6 +101,7 @@ const statusByCode: Partial<Record<TesseraErrorCode, number>> = {
   ERR_CSRF: 403,
   ERR_CROSS_SITE: 403,
   ERR_FORBIDDEN: 403,
+  ERR_ADMIN_TOKEN: 401,
   ERR_SESSION_LIMIT: 409,
   ERR_SESSION_ENDED: 409,
   ERR_NOT_FOUND: 404,

@@ -24,7 +24,8 @@ import { loadConfig } from '../config/load';
 import { systemClock } from '../core/clock';
 import { createHub } from '../hub/app';
 import { createLogger, type Logger, type LogLevel } from '../log/logger';
-import { hubDeps, openKeyring, startMaintenance } from '../main';
+import { createDeliveryWorker, hubDeps, openKeyring, startMaintenance } from '../main';
+import { agentFetch } from '../outbox/agent-fetch';
 import { openStores, type OpenedStores } from '../stores/open';
 import { hashPassword } from '../users/password';
 import { createBlogSite } from './blog';
@@ -120,10 +121,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   let stores: OpenedStores | null = null;
   const sites: DemoSite[] = [];
   const agent = demoAgent(tls.ca);
-  let maintenance: { stop(): void } | null = null;
+  let maintenance: { stop(): Promise<void> } | null = null;
   const stopAll = async (): Promise<void> => {
-    maintenance?.stop();
+    const maintenanceStopped = maintenance?.stop();
     await Promise.all(serverNames.map((name) => closeServer(servers[name])));
+    await maintenanceStopped;
     await Promise.all(sites.map((site) => site.close()));
     agent.destroy();
     await stores?.close();
@@ -147,8 +149,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
         TESSERA_MAIL_FROM: 'login@hub.tessera.localhost',
         TESSERA_LOG_LEVEL: logger.level,
         TESSERA_SITES: JSON.stringify([
-          { origin: infos.shop.origin, name: infos.shop.name, claims: ['email', 'name'], credentialHash: credentials.shop.credentialHash },
-          { origin: infos.news.origin, name: infos.news.name, claims: ['email', 'name'], credentialHash: credentials.news.credentialHash },
+          { origin: infos.shop.origin, name: infos.shop.name, claims: ['email', 'name'], credentialHash: credentials.shop.credentialHash, backchannelLogoutUri: `${infos.shop.origin}/shared-session/backchannel-logout` },
+          { origin: infos.news.origin, name: infos.news.name, claims: ['email', 'name'], credentialHash: credentials.news.credentialHash, backchannelLogoutUri: `${infos.news.origin}/shared-session/backchannel-logout` },
           { origin: infos.blog.origin, name: infos.blog.name, claims: ['email', 'name'], cookie: { name: DEMO_SITE_COOKIES.blog } },
         ]),
       },
@@ -157,8 +159,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     stores = await openStores(config, systemClock, logger);
     await ensureDemoUser(stores, logger);
     const keyring = await openKeyring(config, systemClock, logger);
-    listeners.hub = createHub(hubDeps(config, systemClock, logger, stores, keyring)).callback();
-    maintenance = startMaintenance(config, systemClock, logger, stores, keyring);
+    const worker = createDeliveryWorker(config, systemClock, logger, stores, keyring, { fetch: agentFetch(agent) });
+    listeners.hub = createHub(hubDeps(config, systemClock, logger, stores, keyring, worker)).callback();
+    maintenance = startMaintenance(config, systemClock, logger, stores, keyring, worker);
 
     const factories: Record<DemoSiteName, (options: DemoSiteOptions) => DemoSite> = { shop: createShopSite, news: createNewsSite, blog: createBlogSite };
     for (const name of siteNames) {

@@ -7,6 +7,7 @@ import type { HandoffVerifyOptions } from '../core/tokens/handoff';
 import type { ReplayStore } from '../ports';
 import type { BeaconSource } from './beacon-source';
 import type { HubClient } from './hub-client';
+import type { EndedSessions } from './ended-sessions';
 import type { DestinationLogger, ResolvedOptions } from './options';
 import type { SiteSessionStore } from './session-store';
 
@@ -18,6 +19,8 @@ export interface DestinationDeps {
   /** The jti replay cache: every token is single-use. */
   replay: Pick<ReplayStore, 'rememberOnce'>;
   sessions: SiteSessionStore;
+  /** Hub sessions this site was told have ended: their remaining handoff tokens are refused. */
+  ended: EndedSessions;
   hub: HubClient;
   beacons: BeaconSource;
   emit: (event: SessionReplacedEvent) => void;

@@ -8,6 +8,8 @@
  * 2. the embedding page: a Referer or Origin must name the token's src (strict: one is required);
  * 3. the jti, recorded atomically and only now, after everything else passed, so a token
  *    refused for any reason above spends nothing;
+ *    Then a token for a hub session this site was told has ended (logout.ts) is refused: the jti
+ *    is spent all the same, as at the hub's receiver;
  * 4. django-shared-session's replacement rule (decideReplacement): the same sid is left alone,
  *    another live sid replaced only with `alwaysReplace`, a missing one replaced. The jti is
  *    spent in every case: a token is single-use whatever it changed.
@@ -39,6 +41,7 @@ export async function verifyForSite(deps: DestinationDeps, token: unknown, page:
   if (!(await deps.replay.rememberOnce(verified.claims.jti, verified.jtiExpiresAt, verified.claims.sid))) {
     throw new TesseraError('ERR_HANDOFF_REPLAYED', 'jti already used', { claim: 'jti' });
   }
+  if (await deps.ended.has(verified.claims.sid)) throw new TesseraError('ERR_HANDOFF_SESSION_ENDED', 'the session has ended', { claim: 'sid' });
   return verified;
 }
 

@@ -3,7 +3,9 @@
  *
  *   POST <hub>/api/v1/sites/beacons {"sid"} → {"beacons":[{"url","kind"}]}: fresh beacons for the
  *        other sites that do not hold the session yet (empty when all do);
- *   POST <hub>/api/v1/sites/links {"sid"} → 204: this site now holds the session.
+ *   POST <hub>/api/v1/sites/links {"sid"} → 204: this site now holds the session;
+ *   POST <hub>/api/v1/sites/status {"sid"} → {"active": bool}: is the session still live;
+ *   POST <hub>/api/v1/sites/logout {"sid"} → 204: end the session everywhere (sign out here).
  *
  * The calls go to the configured hub URL only, never to a URL taken from a request, and a
  * redirect counts as a failure. Answers are size-bounded before parsing.
@@ -121,6 +123,21 @@ export class HubClient {
       },
       (err: unknown) => this.options.logger.warn({ code: 'ERR_HUB_UNAVAILABLE', err: (err as Error).message }, 'site link report did not reach the hub'),
     );
+  }
+
+  /** Whether the hub still holds `sid` live. Rejects like {@link beacons}. */
+  async status(sid: string): Promise<boolean> {
+    const { status, body } = await this.call('/api/v1/sites/status', sid);
+    if (status !== 200) throw this.refusal(status);
+    const active = (body as { active?: unknown } | null)?.active;
+    if (typeof active !== 'boolean') throw new TesseraError('ERR_HUB_UNAVAILABLE', 'the hub answered status without "active"');
+    return active;
+  }
+
+  /** Asks the hub to end `sid` everywhere (a visitor signed out here). Rejects like {@link beacons}. */
+  async logout(sid: string): Promise<void> {
+    const { status } = await this.call('/api/v1/sites/logout', sid);
+    if (status < 200 || status > 299) throw this.refusal(status);
   }
 
   private async call(path: string, sid: string): Promise<{ status: number; body: unknown }> {

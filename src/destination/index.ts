@@ -18,6 +18,7 @@ import { createLogger } from '../log/logger';
 import { MemoryReplayStore } from '../stores/memory/replay-store';
 import { RedisReplayStore } from '../stores/redis/replay-store';
 import { BeaconSource } from './beacon-source';
+import { MemoryEndedSessions, RedisEndedSessions, type EndedSessions } from './ended-sessions';
 import type { DestinationDeps } from './deps';
 import { createEventSink } from './events';
 import { verifyForSite, type EmbeddingPage } from './handoff';
@@ -27,6 +28,7 @@ import { resolveOptions, type DestinationLogger, type DestinationOptions, type R
 import { receiverRoutes, servedRequest } from './receiver';
 import { RedisSiteSessionStore } from './redis-session-store';
 import { requireSessionMiddleware, type RequireSessionOptions } from './require-session';
+import { requireActiveSessionMiddleware } from './status-check';
 import { readSessionFromRequest, sessionMiddleware, sessionOf, tesseraFromSession, type TesseraState } from './session';
 import { MemorySiteSessionStore, type SiteSessionStore } from './session-store';
 
@@ -50,6 +52,12 @@ export interface Destination {
   middleware(): Koa.Middleware;
   /** Koa middleware after `middleware()`: bounces a visitor without a session once through the hub. */
   requireSession(options?: RequireSessionOptions): Koa.Middleware;
+  /**
+   * Koa middleware after `middleware()`, for sensitive routes: asks the hub (cached for
+   * `statusCheck.cacheSeconds`) whether the visitor's session is still active, and ends it here
+   * when not (the request goes on anonymous). Needs `credential`; 503 when the hub cannot answer.
+   */
+  requireActiveSession(): Koa.Middleware;
   /**
    * The beacons `loader.js` would inject, as tags for a server-rendered page, carrying the
    * page's CSP nonce. Takes a Koa context after `middleware()` or a session from `readSession`.
@@ -95,21 +103,26 @@ export function createDestination(input: DestinationOptions): Destination {
 
   let replay: DestinationDeps['replay'];
   let sessions: SiteSessionStore;
+  let ended: EndedSessions;
   let purgeTimer: NodeJS.Timeout | null = null;
   if (options.store === 'memory') {
     const memoryReplay = new MemoryReplayStore({ clock });
     const memorySessions = new MemorySiteSessionStore(clock);
+    const memoryEnded = new MemoryEndedSessions(clock);
     purgeTimer = setInterval(() => {
       void memoryReplay.purgeExpired();
       memorySessions.purgeExpired();
+      memoryEnded.purgeExpired();
     }, PURGE_INTERVAL_MS);
     purgeTimer.unref();
     replay = memoryReplay;
     sessions = memorySessions;
+    ended = memoryEnded;
     logger.info({ store: 'memory' }, 'sessions and spent jtis are kept in this process: use Redis when the site runs more than one');
   } else {
     replay = new RedisReplayStore(options.store.redis, { clock, prefix: options.store.prefix });
     sessions = new RedisSiteSessionStore(options.store.redis, { prefix: options.store.prefix });
+    ended = new RedisEndedSessions(options.store.redis, options.store.prefix);
   }
   if (options.credential === null) logger.info({}, 'no credential: loader.js stays empty and the hub is not told which sessions this site holds');
 
@@ -120,6 +133,7 @@ export function createDestination(input: DestinationOptions): Destination {
     verification: verificationFor(options, logger),
     replay,
     sessions,
+    ended,
     hub,
     beacons: new BeaconSource(hub, clock, logger),
     emit: createEventSink({ onSessionReplaced: options.onSessionReplaced, webhookUrl: options.webhookUrl, agent: options.agent, timeoutMs: options.hubTimeoutMs, logger }),
@@ -139,6 +153,7 @@ export function createDestination(input: DestinationOptions): Destination {
   return {
     middleware: () => middleware,
     requireSession: (settings) => requireSessionMiddleware(options, settings),
+    requireActiveSession: () => requireActiveSessionMiddleware(deps),
     async beaconTags(from, nonce) {
       const tessera = from === null || isTesseraState(from) ? from : ((from.state as { tessera?: TesseraState | null }).tessera ?? null);
       return tessera === null ? '' : renderBeaconTags(await deps.beacons.beaconsFor(tessera.sid), nonce);

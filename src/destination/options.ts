@@ -67,6 +67,8 @@ export interface DestinationOptions {
   sessionLifetimeSeconds?: number;
   /** After the hub answers `login_required`, do not bounce this browser again for this long. Default 300. */
   noBounceSeconds?: number;
+  /** `requireActiveSession()`: how long the hub's answer for one sid is reused, 0 to 60 (0: ask every time). Default 5. */
+  statusCheck?: { cacheSeconds?: number };
   /** Called whenever a token set this site's session (the `session_replaced` event). */
   onSessionReplaced?: (event: SessionReplacedEvent) => void | Promise<void>;
   /** Each `session_replaced` event is also POSTed here as JSON (fire and forget). Default none. */
@@ -103,6 +105,7 @@ export interface ResolvedOptions {
   cookie: Required<SessionCookieOptions>;
   sessionLifetimeSeconds: number;
   noBounceSeconds: number;
+  statusCheck: { cacheSeconds: number };
   onSessionReplaced: ((event: SessionReplacedEvent) => void | Promise<void>) | null;
   webhookUrl: string | null;
   agent: Agent | null;
@@ -179,6 +182,7 @@ const schema = z
       .prefault({}),
     sessionLifetimeSeconds: z.number().int().min(60).max(31_536_000).default(43_200),
     noBounceSeconds: z.number().int().min(1).max(86_400).default(300),
+    statusCheck: z.strictObject({ cacheSeconds: z.number().int().min(0).max(60).default(5) }).prefault({}),
     onSessionReplaced: z.custom<ResolvedOptions['onSessionReplaced'] & object>(isFunction, 'must be a function').optional(),
     webhookUrl: webUrl.optional(),
     ca: z.union([z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)]))]).optional(),
@@ -245,6 +249,7 @@ export function resolveOptions(input: DestinationOptions): ResolvedOptions {
     cookie: options.cookie,
     sessionLifetimeSeconds: options.sessionLifetimeSeconds,
     noBounceSeconds: options.noBounceSeconds,
+    statusCheck: options.statusCheck,
     onSessionReplaced: options.onSessionReplaced ?? null,
     webhookUrl: options.webhookUrl ?? null,
     // One keep-alive agent for every call to the hub: the JWKS client and the site API share it.

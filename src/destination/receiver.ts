@@ -5,26 +5,33 @@
  *   POST accept, GET accept         bounce return   routes/accept.ts
  *   GET  loader.js                  beacon snippet  routes/loader.ts
  *   GET  start                      bounce start    routes/start.ts
+ *   POST backchannel-logout         hub's logout    routes/backchannel-logout.ts
+ *   GET  logout, POST logout        front-channel / routes/logout.ts
+ *                                   site-started logout
  *
  * Paths are parsed by the core (parseReceiverPath), so this SDK and the hub-as-receiver answer
- * the same URLs; the core's other receiver paths (session.json, logout, backchannel-logout)
- * are not served here yet and fall through to the app. Every answer carries RECEIVER_HEADERS.
+ * the same URLs; `session.json` (the hub-as-receiver's) is not served here and falls through
+ * to the app. Every answer carries RECEIVER_HEADERS.
  */
 import type Koa from 'koa';
 import { RECEIVER_HEADERS, parseReceiverPath, type ReceiverRequest } from '../core/receiver/receiver';
 import type { DestinationDeps } from './deps';
 import { answerAccept } from './routes/accept';
+import { answerBackchannelLogout } from './routes/backchannel-logout';
 import { answerBeacon } from './routes/beacon';
 import { answerLoader } from './routes/loader';
+import { answerLogout } from './routes/logout';
 import { answerStart } from './routes/start';
 
-type Served = Extract<ReceiverRequest, { route: 'beacon' | 'accept' | 'loader' | 'start' }>;
+type Served = Extract<ReceiverRequest, { route: 'beacon' | 'accept' | 'loader' | 'start' | 'backchannel-logout' | 'logout' }>;
 
 const METHODS: Record<Served['route'], readonly string[]> = {
   beacon: ['GET'],
   accept: ['GET', 'POST'],
   loader: ['GET'],
   start: ['GET'],
+  'backchannel-logout': ['POST'],
+  logout: ['GET', 'POST'],
 };
 
 /** The receiver request `path` names, when this SDK serves it; else null. */
@@ -54,6 +61,10 @@ export function receiverRoutes(deps: DestinationDeps): Koa.Middleware {
         return answerLoader(deps, ctx);
       case 'start':
         return answerStart(deps, ctx);
+      case 'backchannel-logout':
+        return answerBackchannelLogout(deps, ctx);
+      case 'logout':
+        return answerLogout(deps, ctx);
     }
   };
 }

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock';
 import type { Keyring } from '../core/keys/keyring';
 import type { Logger } from '../log/logger';
 import type { HubEvents } from './events';
-import type { HealthCheck, MagicLinkStore, Mailer, RateLimiter, ReplayStore, SessionStore, UserStore } from '../ports';
+import type { AdminTokenStore, AuditLog, HealthCheck, MagicLinkStore, Mailer, Outbox, RateLimiter, ReplayStore, SessionStore, UserStore } from '../ports';
 
 export interface LoginLimits {
   /** Every login attempt (password or e-mail link request) from one client address. */
@@ -30,6 +30,15 @@ export interface HubDeps {
   limits: LoginLimits;
   /** `session_replaced` and future hub events: in-process listeners and the optional webhook. */
   events: HubEvents;
+  /** Back-channel logout deliveries, written by revocation and drained by the outbox worker. */
+  outbox: Outbox;
+  audit: AuditLog;
+  adminTokens: AdminTokenStore;
+  /**
+   * The outbox worker of this process: `kick()` right after an enqueue makes a revocation reach
+   * sites in milliseconds instead of at the next poll.
+   */
+  deliveries: { kick(): void };
   /** Every backing store `/readyz` must reach. */
   readiness: HealthCheck[];
 }

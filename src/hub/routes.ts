@@ -1,6 +1,8 @@
 /** Every route of the hub, wired in one place. */
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
+import { adminApiRoutes } from './admin/api/routes';
+import { adminWebRoutes } from './admin/web/routes';
 import type { HubDeps } from './deps';
 import { parseBody } from './middleware/body';
 import { pageSecurity } from './middleware/page';
@@ -23,6 +25,8 @@ import { magicLinkPage } from './routes/magic-link-page';
 import { readyz } from './routes/readyz';
 import { siteBeacons } from './routes/site-beacons';
 import { siteLinks } from './routes/site-links';
+import { siteLogout } from './routes/site-logout';
+import { siteStatus } from './routes/site-status';
 
 const routeFactories: RouteFactory[] = [
   healthz,
@@ -42,6 +46,10 @@ const routeFactories: RouteFactory[] = [
   handoffBounce,
   siteBeacons,
   siteLinks,
+  siteStatus,
+  siteLogout,
+  ...adminApiRoutes,
+  ...adminWebRoutes,
 ];
 
 export function createRouter(deps: HubDeps): Router {

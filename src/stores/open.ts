@@ -5,7 +5,8 @@
  *   `redis+sentinel://`, `redis+cluster://` (Redis through ioredis); `memory:` (in-process maps,
  *   for tests only — says so loudly, since a restart or a second instance loses or splits every
  *   session).
- * - `database.url` — users and magic links (later: audit log, outbox): a `postgres://` URL in
+ * - `database.url` — users and magic links, the audit log, the logout outbox and admin API
+ *   tokens: a `postgres://` URL in
  *   distributed mode; when unset, the SQLite file of `store.url`, or `data/tessera.db` when the
  *   session store is Redis (`:memory:` with the memory store).
  */
@@ -13,16 +14,22 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../log/logger';
-import type { HealthCheck, MagicLinkStore, ReplayStore, SessionStore, UserStore } from '../ports';
+import type { AdminTokenStore, AuditLog, HealthCheck, MagicLinkStore, Outbox, ReplayStore, SessionStore, UserStore } from '../ports';
 import { MemoryReplayStore } from './memory/replay-store';
 import { MemorySessionStore } from './memory/session-store';
+import { PostgresAdminTokenStore } from './postgres/admin-token-store';
+import { PostgresAuditLog } from './postgres/audit-log';
 import { createPool } from './postgres/database';
+import { PostgresOutbox } from './postgres/outbox';
 import { PostgresUserStore } from './postgres/user-store';
 import type { RateLimitBackend } from './rate-limit/limiters';
 import { closeRedisClient, createRedisClient } from './redis/client';
 import { RedisReplayStore } from './redis/replay-store';
 import { RedisSessionStore } from './redis/session-store';
+import { SqliteAdminTokenStore } from './sqlite/admin-token-store';
+import { SqliteAuditLog } from './sqlite/audit-log';
 import { openDatabase } from './sqlite/database';
+import { SqliteOutbox } from './sqlite/outbox';
 import { SqliteReplayStore } from './sqlite/replay-store';
 import { SqliteSessionStore } from './sqlite/session-store';
 import { SqliteUserStore } from './sqlite/user-store';
@@ -34,6 +41,9 @@ export interface OpenedStores {
   sessions: SessionStore;
   replay: ReplayStore;
   users: UserStore & MagicLinkStore;
+  outbox: Outbox;
+  audit: AuditLog;
+  adminTokens: AdminTokenStore;
   rateLimits: RateLimitBackend;
   /** Every backing store the readiness check must reach. */
   readiness: HealthCheck[];
@@ -91,15 +101,25 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
   }
 
   let users: UserStore & MagicLinkStore;
+  let outbox: Outbox;
+  let audit: AuditLog;
+  let adminTokens: AdminTokenStore;
   const readiness: HealthCheck[] = [sessions];
   if (config.database.url !== null) {
     const pool = createPool(config.database.url);
     closers.push(() => pool.end());
     users = await PostgresUserStore.open(pool, { clock });
+    outbox = await PostgresOutbox.open(pool, { clock });
+    audit = await PostgresAuditLog.open(pool, { clock });
+    adminTokens = await PostgresAdminTokenStore.open(pool, { clock });
     readiness.push(users);
     logger.info({ database: 'postgres' }, 'user database opened');
   } else {
-    users = new SqliteUserStore(sqliteAt(kind === 'memory' ? ':memory:' : kind === 'sqlite' ? config.store.url.slice('sqlite:'.length) || defaultSqlitePath : defaultSqlitePath), { clock });
+    const db = sqliteAt(kind === 'memory' ? ':memory:' : kind === 'sqlite' ? config.store.url.slice('sqlite:'.length) || defaultSqlitePath : defaultSqlitePath);
+    users = new SqliteUserStore(db, { clock });
+    outbox = new SqliteOutbox(db, { clock });
+    audit = new SqliteAuditLog(db, { clock });
+    adminTokens = new SqliteAdminTokenStore(db, { clock });
     if (kind !== 'sqlite') readiness.push(users);
   }
 
@@ -108,6 +128,9 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
     sessions,
     replay,
     users,
+    outbox,
+    audit,
+    adminTokens,
     rateLimits,
     readiness,
     close: async () => {

@@ -91,6 +91,39 @@ describe('tessera users and keys', () => {
     await s.close();
   });
 
+  it('disable and passwd revoke through the outbox: audit events by cli and back-channel deliveries for a running hub', async () => {
+    env.TESSERA_SITES = JSON.stringify([{ origin: 'https://www.example.org', backchannelLogoutUri: 'https://www.example.org/shared-session/backchannel-logout' }]);
+    await tessera('users', 'add', '--email', 'e@example.com');
+    let s = await stores();
+    const user = (await s.users.findByEmail('e@example.com'))!;
+    const policy = { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43200, touchIntervalSeconds: 60 };
+    const now = Math.floor(Date.now() / 1000);
+    const linked = createSessionRecord({ userId: user.id, ip: null, userAgent: null, now }, policy).record;
+    const unlinked = createSessionRecord({ userId: user.id, ip: null, userAgent: null, now }, policy).record;
+    await s.sessions.create(linked);
+    await s.sessions.create(unlinked);
+    await s.sessions.linkSite(linked.sid, { site: 'https://www.example.org', linkedAt: now, src: 'hub.example.com', secretHash: null, projectionKey: null });
+    await s.close();
+
+    expect(await tessera('users', 'disable', '--email', 'e@example.com')).toBe(0);
+    s = await stores();
+    const events = (await s.audit.query({ type: 'session.revoked' }, { limit: 10 })).items;
+    expect(events.map((e) => [e.sid, e.reason, e.actor]).sort()).toEqual([[linked.sid, 'user-disabled', 'cli'], [unlinked.sid, 'user-disabled', 'cli']].sort());
+    const queued = (await s.outbox.list({}, { limit: 10 })).items;
+    expect(queued.map((d) => [d.site, d.uri, d.sid, d.sub, d.reason, d.status])).toEqual([
+      ['https://www.example.org', 'https://www.example.org/shared-session/backchannel-logout', linked.sid, user.id, 'user-disabled', 'pending'],
+    ]);
+
+    await s.users.setDisabled(user.id, false);
+    const again = createSessionRecord({ userId: user.id, ip: null, userAgent: null, now }, policy).record;
+    await s.sessions.create(again);
+    await s.close();
+    expect(await tessera('users', 'passwd', '--email', 'e@example.com')).toBe(0);
+    s = await stores();
+    expect((await s.audit.query({ type: 'session.revoked', sid: again.sid }, { limit: 10 })).items.map((e) => [e.reason, e.actor])).toEqual([['password-changed', 'cli']]);
+    await s.close();
+  });
+
   it('sets and clears a password', async () => {
     await tessera('users', 'add', '--email', 'd@example.com');
     secret = 'another good password';

@@ -22,6 +22,9 @@ import { MemoryReplayStore } from '../../src/stores/memory/replay-store';
 import { MemorySessionStore } from '../../src/stores/memory/session-store';
 import { createRateLimiter } from '../../src/stores/rate-limit/limiters';
 import { openDatabase } from '../../src/stores/sqlite/database';
+import { SqliteAdminTokenStore } from '../../src/stores/sqlite/admin-token-store';
+import { SqliteAuditLog } from '../../src/stores/sqlite/audit-log';
+import { SqliteOutbox } from '../../src/stores/sqlite/outbox';
 import { SqliteUserStore } from '../../src/stores/sqlite/user-store';
 
 export interface TestHub {
@@ -69,6 +72,12 @@ export async function startTestHub(overrides: Partial<HubDeps> & { clock?: Froze
       perRecipient: createRateLimiter({ kind: 'memory' }, { name: 'login-link', points: config.login.linkLimit, durationSeconds: config.login.linkWindowSeconds }),
     },
     events: createHubEvents({ webhookUrl: config.handoff.webhookUrl, logger }),
+    outbox: new SqliteOutbox(db, { clock }),
+    audit: new SqliteAuditLog(db, { clock }),
+    adminTokens: new SqliteAdminTokenStore(db, { clock }),
+    // No worker: deliveries stay pending in the outbox, where a test can look at them or run a
+    // worker of its own.
+    deliveries: { kick: () => undefined },
     readiness: [sessions],
     ...overrides,
   };

@@ -3,18 +3,31 @@
  * user database. Disabling a user also ends every session of theirs at once.
  */
 import type { Command } from 'commander';
+import type { Config } from '../../config/schema';
+import { systemClock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { parseEmailAddress } from '../../core/users/email-address';
 import { hashPassword } from '../../users/password';
 import type { UserRecord } from '../../ports';
+import { revokeUserSessions, type RevocationDeps } from '../../hub/revocation/revoke';
 import type { OpenedStores } from '../../stores/open';
-import { formatTable, formatTime, withStores } from '../context';
+import { cliLogger, formatTable, formatTime, withStores } from '../context';
 import type { CliIo } from '../io';
 
-async function findUser(stores: OpenedStores, email: string): Promise<UserRecord> {
+/** The user with this e-mail address, or `ERR_USER_NOT_FOUND`. */
+export async function findUser(stores: Pick<OpenedStores, 'users'>, email: string): Promise<UserRecord> {
   const user = await stores.users.findByEmail(parseEmailAddress(email));
   if (user === null) throw new TesseraError('ERR_USER_NOT_FOUND', `no user with e-mail ${email}`);
   return user;
+}
+
+/**
+ * Revocation from the CLI: the store forgets the sessions at once and back-channel logouts are
+ * queued in the outbox; this process has no worker, so a running hub's worker delivers them at
+ * its next poll.
+ */
+function revocationDeps(stores: OpenedStores, config: Config): RevocationDeps {
+  return { sessions: stores.sessions, outbox: stores.outbox, audit: stores.audit, config, clock: systemClock, logger: cliLogger() };
 }
 
 async function newPassword(io: CliIo): Promise<string> {
@@ -76,11 +89,11 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     .option('--keep-sessions', 'do not end the user\'s sessions (by default a credential change ends them all)')
     .action(async (opts: { email: string; clear?: boolean; keepSessions?: boolean }) => {
       const hash = opts.clear ? null : await newPassword(io);
-      const ended = await withStores(program, io, async (stores) => {
+      const ended = await withStores(program, io, async (stores, config) => {
         const user = await findUser(stores, opts.email);
         await stores.users.setPasswordHash(user.id, hash);
         // ASVS V7: after a credential change, sessions opened with the old one end.
-        return opts.keepSessions ? 0 : (await stores.sessions.revokeUser(user.id)).length;
+        return opts.keepSessions ? 0 : (await revokeUserSessions(revocationDeps(stores, config), user.id, 'password-changed', 'cli')).length;
       });
       io.out(`${opts.clear ? 'password removed' : 'password set'} for ${opts.email}; ended ${ended} session(s)`);
     });
@@ -90,10 +103,10 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     .description('disable a user and end all of their sessions')
     .requiredOption('--email <email>', 'the user')
     .action(async (opts: { email: string }) => {
-      const ended = await withStores(program, io, async (stores) => {
+      const ended = await withStores(program, io, async (stores, config) => {
         const user = await findUser(stores, opts.email);
         await stores.users.setDisabled(user.id, true);
-        return (await stores.sessions.revokeUser(user.id)).length;
+        return (await revokeUserSessions(revocationDeps(stores, config), user.id, 'user-disabled', 'cli')).length;
       });
       io.out(`disabled ${opts.email}; ended ${ended} session(s)`);
     });

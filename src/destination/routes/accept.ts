@@ -52,10 +52,10 @@ export async function answerAccept(deps: DestinationDeps, ctx: Koa.Context): Pro
 }
 
 /** The urlencoded form: as parsed by a body parser mounted earlier, or read here with a size limit. */
-async function readForm(ctx: Koa.Context): Promise<Record<string, unknown>> {
+export async function readForm(ctx: Koa.Context): Promise<Record<string, unknown>> {
   const parsed = (ctx.request as { body?: unknown }).body;
   if (typeof parsed === 'object' && parsed !== null) return parsed as Record<string, unknown>;
-  if (!ctx.is('application/x-www-form-urlencoded')) throw new TesseraError('ERR_BAD_REQUEST', 'accept takes an urlencoded form', { status: 415 });
+  if (!ctx.is('application/x-www-form-urlencoded')) throw new TesseraError('ERR_BAD_REQUEST', 'the receiver takes an urlencoded form', { status: 415 });
   if (Number(ctx.get('Content-Length') || '0') > MAX_FORM_BYTES) throw new TesseraError('ERR_PAYLOAD_TOO_LARGE', 'form too large');
   const chunks: Buffer[] = [];
   let size = 0;

@@ -39,6 +39,7 @@ import {
 import type { SessionRecord, UserRecord } from '../../ports';
 import { clearCookie, setCookie, type CookieAttributes } from '../cookies';
 import type { HubDeps } from '../deps';
+import { revokeSession, type RevokeReason } from '../revocation/revoke';
 
 export const sessionCookieName = '__Host-tessera';
 export const preSessionCsrfCookieName = '__Host-tessera-csrf';
@@ -68,8 +69,11 @@ export interface SessionControl {
   login(user: UserRecord, options?: LoginOptions): Promise<SessionRecord>;
   /** Replaces the session's data, creating an anonymous session if there is none yet. */
   setData(data: Record<string, unknown>): Promise<void>;
-  /** Ends the current session (if any) and clears the cookie. Returns what was ended. */
-  logout(): Promise<SessionRecord | null>;
+  /**
+   * Ends the current session (if any) everywhere (src/hub/revocation/revoke.ts) and clears the
+   * cookie. Returns what was ended.
+   */
+  logout(reason?: RevokeReason): Promise<SessionRecord | null>;
   /** The CSRF token for forms on this page (sets the pre-session cookie when needed). */
   csrfToken(): string;
   /** Constant-time check of a submitted CSRF token. */
@@ -131,7 +135,7 @@ export function hubSession(deps: HubDeps): Middleware {
       throw new TesseraError('ERR_SESSION_LIMIT', 'You are signed in on too many devices. Sign out elsewhere first.');
     }
     // end-oldest: listByUser is newest first, so the oldest are at the end.
-    for (const old of live.slice(max - 1)) await sessions.revoke(old.sid);
+    for (const old of live.slice(max - 1)) await revokeSession(deps, old.sid, 'session-limit', 'system');
   }
 
   return async function loadHubSession(ctx, next) {
@@ -154,7 +158,7 @@ export function hubSession(deps: HubDeps): Middleware {
     if (record?.userId != null) {
       user = await users.findById(record.userId);
       if (user === null || user.disabled) {
-        await sessions.revoke(record.sid);
+        await revokeSession(deps, record.sid, 'user-disabled', 'system');
         clearCookie(ctx, sessionCookieName, hubCookie);
         record = null;
         secret = null;
@@ -222,8 +226,8 @@ export function hubSession(deps: HubDeps): Middleware {
         }
         ctx.state.session = viewOf(record, user);
       },
-      async logout() {
-        const ended = record === null ? null : await sessions.revoke(record.sid);
+      async logout(reason = 'user-logout') {
+        const ended = record === null ? null : await revokeSession(deps, record.sid, reason, record.userId === null ? 'system' : `user:${record.userId}`);
         if (record !== null || raw !== undefined) clearCookie(ctx, sessionCookieName, hubCookie);
         record = null;
         secret = null;

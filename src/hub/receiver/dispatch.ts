@@ -8,8 +8,9 @@
  * RECEIVER_HEADERS, like the SDK's receiver, which shares the same core pieces.
  *
  * Not run here: the hub session, the hub's CSP and CSRF middleware. The receiver's requests are
- * authenticated by the token (beacons, accept), the state cookie (accept) or the site cookie
- * (loader, session.json), and none renders HTML.
+ * authenticated by the token (beacons, accept, front-channel logout), the state cookie (accept)
+ * or the site cookie (loader, session.json, logout started from the site, which also checks
+ * Origin / Sec-Fetch-Site), and none renders HTML.
  */
 import type { Context, Middleware } from 'koa';
 import { TesseraError } from '../../core/errors';
@@ -20,6 +21,7 @@ import { parseBody } from '../middleware/body';
 import { acceptRoute } from './routes/accept';
 import { beaconRoute } from './routes/beacon';
 import { loaderRoute } from './routes/loader';
+import { logoutRoute } from './routes/logout';
 import { sessionJsonRoute } from './routes/session-json';
 import { startRoute } from './routes/start';
 
@@ -37,6 +39,7 @@ export function siteReceiver(deps: HubDeps): Middleware {
   const start = startRoute(deps);
   const loader = loaderRoute(deps);
   const session = sessionJsonRoute(deps);
+  const logout = logoutRoute(deps);
 
   return async function routeToSiteReceiver(ctx, next) {
     const site = registry.byHost(ctx.host);
@@ -59,8 +62,11 @@ export function siteReceiver(deps: HubDeps): Middleware {
       case 'session':
         allowOnly(ctx, ['GET']);
         return session(ctx, site);
+      case 'logout':
+        allowOnly(ctx, ['GET', 'POST']);
+        return readBody(ctx, () => logout(ctx, site));
       default:
-        // Logout routes belong to the revocation work; until then they are unknown like any other path.
+        // backchannel-logout is the SDK's: the hub never sends itself a logout token.
         throw new TesseraError('ERR_NOT_FOUND', 'Not found');
     }
   };

@@ -2,6 +2,7 @@
 import type { Context } from 'koa';
 import { requireSignedIn } from '../login/require-user';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
+import { revokeUserSessions } from '../revocation/revoke';
 import type { RouteFactory } from '../route';
 
 export const accountEndOthers: RouteFactory = (deps) => ({
@@ -15,9 +16,8 @@ export const accountEndOthers: RouteFactory = (deps) => ({
     requireCsrfToken,
     async function endOtherSessions(ctx: Context) {
       const user = ctx.state.session.user!;
-      const others = (await deps.sessions.listByUser(user.id)).filter((s) => s.sid !== ctx.state.session.sid);
-      for (const s of others) await deps.sessions.revoke(s.sid);
-      ctx.state.log.info({ event: 'logout', userId: user.id, ended: others.length, reason: 'user-ended-others' }, 'sessions ended');
+      const current = ctx.state.session.sid;
+      await revokeUserSessions(deps, user.id, 'user-ended-others', `user:${user.id}`, current === null ? {} : { exceptSid: current });
       ctx.status = 303;
       ctx.redirect('/account?ended=others');
     },

@@ -9,6 +9,7 @@ import { isSessionId } from '../../core/sessions/session';
 import { requireSignedIn } from '../login/require-user';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
+import { revokeSession } from '../revocation/revoke';
 import type { RouteFactory } from '../route';
 
 export const accountEndSession: RouteFactory = (deps) => ({
@@ -27,13 +28,11 @@ export const accountEndSession: RouteFactory = (deps) => ({
       if (!own) throw new TesseraError('ERR_NOT_FOUND', 'No such session.');
       if (sid === ctx.state.session.sid) {
         await ctx.state.sessionControl.logout();
-        ctx.state.log.info({ event: 'logout', sid, userId: user.id, reason: 'user-logout' }, 'session ended');
         ctx.status = 303;
         ctx.redirect('/login');
         return;
       }
-      await deps.sessions.revoke(sid);
-      ctx.state.log.info({ event: 'logout', sid, userId: user.id, reason: 'user-ended-other' }, 'session ended');
+      await revokeSession(deps, sid, 'user-ended-other', `user:${user.id}`);
       ctx.status = 303;
       ctx.redirect('/account?ended=one');
     },

@@ -12,7 +12,7 @@ h1 { font-size: 1.6rem; margin: 0 0 1rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .75rem; }
 form.card, section.card { background: var(--card); padding: 1.25rem 1.5rem; border-radius: .5rem; border: 1px solid rgba(127,127,127,.2); margin-bottom: 1.25rem; }
 label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
-input[type=email], input[type=password], input[type=text], select { width: 100%; padding: .55rem .65rem; font: inherit; border: 1px solid rgba(127,127,127,.5); border-radius: .35rem; background: var(--bg); color: var(--fg); }
+input[type=email], input[type=password], input[type=text], input[type=date], select { width: 100%; padding: .55rem .65rem; font: inherit; border: 1px solid rgba(127,127,127,.5); border-radius: .35rem; background: var(--bg); color: var(--fg); }
 .check { display: flex; gap: .5rem; align-items: center; font-weight: 400; }
 button { font: inherit; padding: .5rem 1rem; border-radius: .35rem; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; margin-top: 1rem; }
 button.secondary { background: transparent; color: var(--accent); }

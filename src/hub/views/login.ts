@@ -59,6 +59,16 @@ ${csrfField(m.csrf)}
 </form>`;
 }
 
+/**
+ * Front-channel logout beacons for the signed-out page: one invisible 1×1 image per site that
+ * held the ended session, each URL carrying a logout token for that site. Best effort: a
+ * browser that blocks third-party cookies still loads them, but the site may not see its
+ * cookie; the store and the back-channel logout end the session regardless.
+ */
+export function logoutBeaconsView(urls: readonly string[]): SafeHtml {
+  return html`${urls.map((url) => html`<img class="beacon" src="${url}" alt="" width="1" height="1">`)}`;
+}
+
 export function invalidLinkView(): SafeHtml {
   return html`<p class="notice error" role="alert">This sign-in link is not valid: it may have been used already or have expired.</p>
 <p><a href="/login">Request a new link</a></p>`;

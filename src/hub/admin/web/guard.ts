@@ -1,0 +1,62 @@
+/**
+ * Who may use the admin web UI, and when they must prove it again.
+ * - `requireAdmin`: a signed-in user with the `admin` role; anyone else signed in gets 403
+ *   `ERR_FORBIDDEN` (a GET without a session goes to the login page first).
+ * - `requireRecentPassword`: before a destructive action (revoke, disable), the admin's last
+ *   credential entry must be at most `admin.reauthSeconds` old. The last entry is the later of
+ *   the sign-in (a login rotates the session, so its `createdAt` is the login time) and the
+ *   last re-authentication in this session, which is an `admin.action` audit event: durable,
+ *   shared by every hub instance, and visible to other admins. When it is too old, the action is
+ *   answered with a password form that posts the same action again with the password.
+ */
+import type { Context, Middleware, Next } from 'koa';
+import { nowSeconds } from '../../../core/clock';
+import { TesseraError } from '../../../core/errors';
+import { normalizeEmail } from '../../../core/users/normalize-email';
+import { verifyPassword } from '../../../users/password';
+import type { HubDeps } from '../../deps';
+import { requireSignedIn } from '../../login/require-user';
+import { refuseWhenLimited } from '../../login/rate-limit';
+import { formField } from '../../middleware/body';
+import { renderPage } from '../../middleware/page';
+import { reauthView } from '../../views/admin';
+
+/** The audit actor of an admin acting through the web UI. */
+export function adminActor(ctx: Context): string {
+  return `admin:${ctx.state.session.user!.id}`;
+}
+
+async function checkAdminRole(ctx: Context, next: Next): Promise<void> {
+  if (!ctx.state.session.user!.roles.includes('admin')) throw new TesseraError('ERR_FORBIDDEN', 'Administrators only.');
+  await next();
+}
+
+/** Signed in and an admin; use first on every admin page and form. */
+export const requireAdmin: Middleware[] = [requireSignedIn, checkAdminRole];
+
+/** When this session last entered a credential: sign-in or the latest re-authentication. */
+async function lastCredentialEntry(deps: HubDeps, ctx: Context): Promise<number> {
+  const sid = ctx.state.session.sid!;
+  const latest = await deps.audit.query({ type: 'admin.action', sid, actor: adminActor(ctx) }, { limit: 1 });
+  return Math.max(ctx.state.session.createdAt ?? 0, latest.items[0]?.at ?? 0);
+}
+
+export function requireRecentPassword(deps: HubDeps): Middleware {
+  return async function checkRecentPassword(ctx, next) {
+    const now = nowSeconds(deps.clock);
+    if (now - (await lastCredentialEntry(deps, ctx)) <= deps.config.admin.reauthSeconds) return next();
+    const user = ctx.state.session.user!;
+    const fields = Object.fromEntries(Object.entries(ctx.request.body as Record<string, unknown>).filter(([k, v]) => k !== '_csrf' && k !== 'password' && typeof v === 'string')) as Record<string, string>;
+    const form = (error: string | null) =>
+      renderPage(ctx, { title: 'Confirm your password', body: reauthView({ action: ctx.path, fields, csrf: ctx.state.sessionControl.csrfToken(), error, hasPassword: user.passwordHash !== null }) }, error === null ? 200 : 401);
+    const password = formField(ctx, 'password');
+    if (password === '' || user.passwordHash === null) return form(null);
+    // The same per-account budget as the login form: this is a password guess too.
+    const accountKey = normalizeEmail(user.email);
+    refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
+    if (!(await verifyPassword(user.passwordHash, password))) return form('That password is not right.');
+    await deps.limits.perAccount.reset(accountKey);
+    await deps.audit.append({ type: 'admin.action', actor: adminActor(ctx), userId: user.id, sid: ctx.state.session.sid, ip: ctx.ip || null, details: { action: 'reauth', target: user.id } });
+    await next();
+  };
+}

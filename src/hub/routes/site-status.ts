@@ -1,0 +1,28 @@
+/**
+ * `POST /api/v1/sites/status` (site API, bearer credential): is session `{"sid": "…"}` still
+ * active? → `{"active": true|false}`. Lets an SDK site that missed a back-channel logout (or
+ * wants certainty on a sensitive route) refuse a revoked session; the SDK caches the answer
+ * briefly (`statusCheck.cacheSeconds`). The answer says nothing else about the session, and a
+ * malformed sid is simply not active.
+ */
+import type { Context } from 'koa';
+import { isSessionId } from '../../core/sessions/session';
+import { formField } from '../middleware/body';
+import { requireSiteCredential } from '../middleware/site-credential';
+import type { RouteFactory } from '../route';
+
+export const siteStatus: RouteFactory = (deps) => ({
+  name: 'site-status',
+  method: 'POST',
+  kind: 'plain',
+  path: '/api/v1/sites/status',
+  middleware: [
+    requireSiteCredential(deps.config.sites),
+    async function answerStatus(ctx: Context) {
+      const sid = formField(ctx, 'sid');
+      const active = isSessionId(sid) && (await deps.sessions.get(sid)) !== null;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { active };
+    },
+  ],
+});

@@ -1,0 +1,43 @@
+/**
+ * docs/openapi.yaml describes the admin API exactly: every registered admin route is in the
+ * document and every operation in the document is a registered route.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { adminApiRoutes } from '../../../src/hub/admin/api/routes';
+import { createRouter } from '../../../src/hub/routes';
+import { startTestHub, type TestHub } from '../../support/hub';
+
+const prefix = '/api/v1/admin';
+
+interface OpenApi {
+  servers: Array<{ url: string }>;
+  paths: Record<string, Record<string, unknown>>;
+}
+
+function documented(): string[] {
+  const doc = parse(readFileSync(join(__dirname, '../../../docs/openapi.yaml'), 'utf8')) as OpenApi;
+  expect(doc.servers.map((s) => s.url)).toEqual([prefix]);
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.keys(item)
+      .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
+      .map((method) => `${method.toUpperCase()} ${prefix}${path.replace(/\{(\w+)\}/g, ':$1')}`),
+  );
+}
+
+describe('docs/openapi.yaml', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await startTestHub();
+  });
+  afterAll(() => hub.close());
+
+  it('lists exactly the admin API routes the hub registers', () => {
+    const registered = createRouter(hub.deps)
+      .stack.filter((layer) => String(layer.path).startsWith(`${prefix}/`))
+      .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path)}`));
+    expect(registered.length).toBe(adminApiRoutes.length);
+    expect([...documented()].sort()).toEqual([...registered].sort());
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * openStores wires the audit log, the logout outbox and admin tokens next to the users: into
+ * the SQLite file by default, into PostgreSQL when `database.url` is set — checked by what a
+ * second handle on the same database sees.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load';
+import { systemClock } from '../../src/core/clock';
+import { silentLogger } from '../../src/log/logger';
+import { openStores, type OpenedStores } from '../../src/stores/open';
+import { createPool } from '../../src/stores/postgres/database';
+import { databaseUrl, describeWithPostgres } from '../support/services';
+
+const delivery = { site: 'https://www.example.org', uri: 'https://www.example.org/shared-session/backchannel-logout', sid: 'sid-1', sub: null, reason: 'admin' };
+
+async function writeAll(stores: OpenedStores): Promise<void> {
+  await stores.outbox.enqueue([delivery]);
+  await stores.audit.append({ type: 'session.revoked', actor: 'cli', sid: 'sid-1', reason: 'admin' });
+  await stores.adminTokens.create({ name: 'monitoring', scopes: ['sessions:read'], createdBy: 'cli', expiresAt: null });
+}
+
+async function expectAll(stores: OpenedStores): Promise<void> {
+  expect((await stores.outbox.list({}, { limit: 10 })).items.map((d) => [d.site, d.sid, d.status])).toEqual([[delivery.site, 'sid-1', 'pending']]);
+  expect((await stores.audit.query({}, { limit: 10 })).items.map((e) => [e.type, e.sid])).toEqual([['session.revoked', 'sid-1']]);
+  expect((await stores.adminTokens.list()).map((t) => t.name)).toEqual(['monitoring']);
+}
+
+describe('openStores: audit log, outbox and admin tokens', () => {
+  it('live in the SQLite file of the session store by default', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-open-'));
+    const config = loadConfig({ env: { TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`, TESSERA_LOG_LEVEL: 'silent' } }).config;
+    try {
+      const first = await openStores(config, systemClock, silentLogger());
+      await writeAll(first);
+      await first.close();
+      const second = await openStores(config, systemClock, silentLogger());
+      await expectAll(second);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeWithPostgres('openStores with database.url', () => {
+  it('puts them in PostgreSQL', async () => {
+    const schema = `test_open_${randomBytes(6).toString('hex')}`;
+    const admin = createPool(databaseUrl);
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const config = loadConfig({ env: { TESSERA_STORE: 'memory:', TESSERA_DATABASE: `${databaseUrl}?schema=${schema}`, TESSERA_LOG_LEVEL: 'silent' } }).config;
+    try {
+      const first = await openStores(config, systemClock, silentLogger());
+      await writeAll(first);
+      await first.close();
+      const second = await openStores(config, systemClock, silentLogger());
+      await expectAll(second);
+      await second.close();
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
+  });
+});
