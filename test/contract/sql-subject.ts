@@ -19,12 +19,4 @@ export interface SqlStoreSubject {
 /** Where a subject's clock starts (ms). */
 export const contractStart = 1_700_000_000_000;
 
-/** The `code` a promise rejects with, or `'resolved'`. */
-export async function codeOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: unknown }).code;
-  }
-  return 'resolved';
-}
+export { codeOf } from '../support/errors';

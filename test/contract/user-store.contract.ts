@@ -4,6 +4,7 @@
  */
 import type { FrozenClock } from '../../src/core/clock';
 import type { MagicLinkStore, NewMagicLink, UserRecord, UserStore } from '../../src/ports';
+import { codeOf } from '../support/errors';
 
 export interface UserStoreSubject {
   store: UserStore & MagicLinkStore;
@@ -17,14 +18,6 @@ export interface UserStoreSubject {
 export const contractStart = 1_700_000_000_000;
 const t0 = contractStart / 1000;
 
-async function codeOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: unknown }).code;
-  }
-  return 'resolved';
-}
 
 function emails(users: UserRecord[]): string[] {
   return users.map((user) => user.email);

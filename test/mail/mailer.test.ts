@@ -5,6 +5,7 @@ import { FrozenClock } from '../../src/core/clock';
 import { createMailer, type MailerOptions, type MailLogger } from '../../src/mail/mailer';
 import { magicLinkMessage } from '../../src/mail/templates';
 import { readMessage, startSmtpServer, type SmtpTestServer } from '../support/smtp';
+import { codeOf } from '../support/errors';
 
 interface LogEntry {
   level: 'info' | 'warn';
@@ -21,14 +22,6 @@ function recordingLogger(): MailLogger & { entries: LogEntry[] } {
   };
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-}
 
 // Long enough that quoted-printable would wrap it, with an '&' the HTML part must escape.
 const token = 'q7Zk3mV9xR2pL8wN4tY6bC1dF5gH0jKsAeUiOoPz_-Qr';

@@ -5,15 +5,8 @@ import { applyMigrations, createPool } from '../../src/stores/postgres/database'
 import { PostgresUserStore } from '../../src/stores/postgres/user-store';
 import { contractStart, describeUserStoreContract } from '../contract/user-store.contract';
 import { databaseUrl, describeWithPostgres } from '../support/services';
+import { codeOf } from '../support/errors';
 
-async function codeOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: unknown }).code;
-  }
-  return 'resolved';
-}
 
 describeWithPostgres('PostgreSQL users', () => {
   /** Creates and drops the random schemas this file uses, so parallel runs never collide. */

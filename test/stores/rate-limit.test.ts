@@ -14,19 +14,12 @@ import type { RateLimiter } from '../../src/ports';
 import { createRateLimiter, type RateLimiterOptions } from '../../src/stores/rate-limit/limiters';
 import { openDatabase } from '../../src/stores/sqlite/database';
 import { describeWithRedis, redisUrl } from '../support/services';
+import { codeOf } from '../support/errors';
 
 const start = 1_700_000_000_000;
 const email = 'ada@example.org';
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
-async function codeOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: unknown }).code;
-  }
-  return 'resolved';
-}
 
 async function consumeTimes(limiter: RateLimiter, key: string, times: number): Promise<boolean[]> {
   const allowed: boolean[] = [];

@@ -5,15 +5,8 @@ import { FrozenClock } from '../../src/core/clock';
 import { openDatabase } from '../../src/stores/sqlite/database';
 import { SqliteUserStore } from '../../src/stores/sqlite/user-store';
 import { contractStart, describeUserStoreContract } from '../contract/user-store.contract';
+import { codeOf } from '../support/errors';
 
-async function codeOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: unknown }).code;
-  }
-  return 'resolved';
-}
 
 describe('SqliteUserStore contract', () => {
   describeUserStoreContract(async () => {

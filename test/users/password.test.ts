@@ -1,14 +1,7 @@
 import * as argon2 from 'argon2';
 import { dummyVerify, hashPassword, passwordLimits, passwordNeedsRehash, verifyPassword } from '../../src/users/password';
+import { codeOf } from '../support/errors';
 
-async function codeOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: unknown }).code;
-  }
-  return 'resolved';
-}
 
 async function millis(action: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();

@@ -5,6 +5,7 @@ import { Keyring, type KeyringOptions } from '../../../src/core/keys/keyring';
 import { mintHandoff, verifyHandoff } from '../../../src/core/tokens/handoff';
 import type { KeyStore, SigningAlgorithm, StoredKey } from '../../../src/ports';
 import { MemoryKeyStore } from '../../../src/stores/memory/key-store';
+import { codeOf } from '../../support/errors';
 
 const T0 = 1_700_000_000;
 const MAX_TTL = 35;
@@ -28,12 +29,6 @@ function stored(privateKey: KeyObject, alg: SigningAlgorithm, times: Partial<Sto
 }
 
 /** The code of the error `promise` rejects with, or 'resolved'. */
-async function codeOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => 'resolved',
-    (err: unknown) => (err as { code?: unknown }).code,
-  );
-}
 
 describe('Keyring.open', () => {
   it('generates, saves and announces one RS256 key when the store is empty', async () => {

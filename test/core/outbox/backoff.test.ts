@@ -1,16 +1,9 @@
 import { BACKOFF_DEFAULTS, createBackoff } from '../../../src/core/outbox/backoff';
+import { codeOfSync } from '../../support/errors';
 
 /** 0.5 is the middle of the jitter range: no jitter. */
 const middle = () => 0.5;
 
-function codeOf(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (err) {
-    return (err as { code?: unknown }).code;
-  }
-  return 'returned';
-}
 
 describe('createBackoff', () => {
   it('doubles from 2 s and stops growing at 10 minutes by default', () => {
@@ -68,7 +61,7 @@ describe('createBackoff', () => {
 
   it('refuses options that are not positive integers, or a cap below the base', () => {
     for (const options of [{ baseSeconds: 0 }, { maxAttempts: 1.5 }, { maxAgeSeconds: -1 }, { maxRefusedAttempts: Number.NaN }, { baseSeconds: 10, maxDelaySeconds: 5 }]) {
-      expect([options, codeOf(() => createBackoff(options))]).toEqual([options, 'ERR_CONFIG_INVALID']);
+      expect([options, codeOfSync(() => createBackoff(options))]).toEqual([options, 'ERR_CONFIG_INVALID']);
     }
   });
 });
