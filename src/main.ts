@@ -189,10 +189,7 @@ export function startMaintenance(
   const reload = setInterval(() => {
     keyring.reload().catch((err: unknown) => logger.error({ err }, 'reloading keys failed'));
   }, config.keys.reloadIntervalSeconds * 1000);
-  const purge = setInterval(() => {
-    stores.sessions.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging expired sessions failed'));
-    stores.users.purgeExpired(Math.floor(clock.now() / 1000)).catch((err: unknown) => logger.warn({ err }, 'purging expired sign-in links failed'));
-  }, purgeIntervalMs);
+  const purge = setInterval(() => void purgeExpired(config, clock, logger, stores), purgeIntervalMs);
   reload.unref();
   purge.unref();
   return {
@@ -202,6 +199,20 @@ export function startMaintenance(
       return worker.stop();
     },
   };
+}
+
+/**
+ * One pass of the periodic purge: expired sessions and jtis (SQL stores; Redis expires keys by
+ * itself), expired sign-in links, and audit events past `admin.auditRetentionDays`. Failures
+ * are logged; the next pass tries again.
+ */
+export async function purgeExpired(config: Config, clock: Clock, logger: Logger, stores: OpenedStores): Promise<void> {
+  const now = Math.floor(clock.now() / 1000);
+  await Promise.all([
+    stores.sessions.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging expired sessions failed')),
+    stores.users.purgeExpired(now).catch((err: unknown) => logger.warn({ err }, 'purging expired sign-in links failed')),
+    stores.audit.purgeOlderThan(now - config.admin.auditRetentionDays * 86400).catch((err: unknown) => logger.warn({ err }, 'purging old audit events failed')),
+  ]);
 }
 
 /** `tessera serve`: load the configuration, start, and stop gracefully on SIGTERM / SIGINT. */
