@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { nowSeconds } from '../../src/core/clock';
+import { TesseraError } from '../../src/core/errors';
 import { hashSecret, newSecret } from '../../src/core/sessions/session';
 import { mintLogout } from '../../src/core/tokens/logout';
 import { revokeSession } from '../../src/hub/revocation/revoke';
@@ -124,6 +125,40 @@ describe('revocation at the hub', () => {
     expect(browser.jar(SHOP_HOST).has('tessera_session')).toBe(true);
   });
 
+  it('signing in again on a signed-in browser ends the old session everywhere (reason session-replaced)', async () => {
+    const { record } = await sessionOnSites();
+    const password = 'another good password';
+    await hub.deps.users.create({ email: 'bob@example.com', passwordHash: await hashPassword(password) });
+    const res = await browser.request(hub.ownHost, 'POST', '/login', { form: { _csrf: await csrfFrom('/login'), email: 'bob@example.com', password }, headers: { origin: `https://${HUB_HOST}`, 'sec-fetch-site': 'same-origin' } });
+    expect([200, 303]).toContain(res.status);
+    expect(await hub.deps.sessions.get(record.sid)).toBeNull();
+    expect((await revokedEvents()).map((e) => ({ sid: e.sid, reason: e.reason }))).toEqual([{ sid: record.sid, reason: 'session-replaced' }]);
+    expect((await deliveries()).map((d) => ({ site: d.site, sid: d.sid, reason: d.reason }))).toEqual([{ site: WWW, sid: record.sid, reason: 'session-replaced' }]);
+  });
+
+  it('queues the back-channel logouts before the session is removed: an outbox failure leaves the session live for a retry', async () => {
+    const { record } = await sessionOnSites();
+    const enqueue = hub.deps.outbox.enqueue.bind(hub.deps.outbox);
+    hub.deps.outbox.enqueue = async () => {
+      throw new TesseraError('ERR_STORE_UNAVAILABLE', 'outbox down');
+    };
+    await expect(revokeSession(hub.deps, record.sid, 'admin', 'cli')).rejects.toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect(await hub.deps.sessions.get(record.sid)).not.toBeNull();
+    hub.deps.outbox.enqueue = enqueue;
+    expect((await revokeSession(hub.deps, record.sid, 'admin', 'cli'))?.sid).toBe(record.sid);
+    expect((await deliveries()).map((d) => d.sid)).toEqual([record.sid]);
+  });
+
+  it('an audit store failure does not lose the revocation or its deliveries', async () => {
+    const { record } = await sessionOnSites();
+    hub.deps.audit.append = async () => {
+      throw new TesseraError('ERR_STORE_UNAVAILABLE', 'audit down');
+    };
+    expect((await revokeSession(hub.deps, record.sid, 'admin', 'cli'))?.sid).toBe(record.sid);
+    expect(await hub.deps.sessions.get(record.sid)).toBeNull();
+    expect((await deliveries()).map((d) => d.sid)).toEqual([record.sid]);
+  });
+
   it('ending another own session from the account page revokes it with reason user-ended-other', async () => {
     const { user, record } = await sessionOnSites();
     const other = await signedInSession(hub);
@@ -172,6 +207,10 @@ describe('revocation at the hub', () => {
     const { record } = await sessionOnSites();
     const crossSite = await browser.request(SHOP_HOST, 'POST', '/shared-session/logout', { form: {}, headers: { 'sec-fetch-site': 'cross-site' } });
     expect(crossSite.status).toBe(403);
+    expect(await hub.deps.sessions.get(record.sid)).not.toBeNull();
+    // No token on this form: a request whose browser vouches for nothing is refused too.
+    const unvouched = await browser.request(SHOP_HOST, 'POST', '/shared-session/logout', { form: {} });
+    expect(unvouched.status).toBe(403);
     expect(await hub.deps.sessions.get(record.sid)).not.toBeNull();
 
     const reply = await browser.request(SHOP_HOST, 'POST', '/shared-session/logout', { form: {}, headers: { 'sec-fetch-site': 'same-origin', origin: SHOP } });

@@ -92,6 +92,22 @@ export function checkEmbeddingPage(headers: { referer: string | undefined; origi
   if (host !== src) throw new TesseraError('ERR_HANDOFF_REFERER', 'Referer/Origin host is not the token src', { claim: 'src' });
 }
 
+/**
+ * A sign-out form posted from the site's own page, as the browser tells it. That form carries
+ * no CSRF token (the receiver renders no pages), so the browser's word is required, not merely
+ * allowed: `Sec-Fetch-Site: same-origin`, or an `Origin` equal to the site's, and nothing that
+ * contradicts it. A request with neither header (an old browser, a script) is refused: the
+ * worst it could do is sign someone out, and a site's own "sign out" works in every browser
+ * that sends them.
+ */
+export function isSameOriginForm(headers: { origin: string; fetchSite: string }, siteOrigin: string): boolean {
+  const { origin, fetchSite } = headers;
+  if (fetchSite !== '' && fetchSite !== 'same-origin') return false;
+  // Chromium sends `Origin: null` from a page with a no-referrer policy; Sec-Fetch-Site vouches.
+  if (origin !== '' && origin !== siteOrigin && !(origin === 'null' && fetchSite === 'same-origin')) return false;
+  return fetchSite === 'same-origin' || origin === siteOrigin;
+}
+
 /** What a receiver does with the session it already holds for this browser. */
 export interface ReplacementDecision {
   /** `keep`: leave the existing session alone (and set no cookie); `replace`: take the token's. */

@@ -11,7 +11,7 @@
  */
 import type Koa from 'koa';
 import { TesseraError } from '../../core/errors';
-import { beaconResponse } from '../../core/receiver/receiver';
+import { beaconResponse, isSameOriginForm } from '../../core/receiver/receiver';
 import { requireSecure } from '../bounce';
 import type { DestinationDeps } from '../deps';
 import { endLocally, verifyLogoutForSite } from '../logout';
@@ -35,11 +35,9 @@ async function frontChannel(deps: DestinationDeps, ctx: Koa.Context): Promise<vo
   ctx.body = response.body;
 }
 
-/** Sec-Fetch-Site, when sent, and Origin, when sent, must say the form is this site's own. */
+/** The browser must say the form is this site's own (see isSameOriginForm). */
 function requireSameOrigin(ctx: Koa.Context, siteOrigin: string): void {
-  const fetchSite = ctx.get('Sec-Fetch-Site');
-  const origin = ctx.get('Origin');
-  if ((fetchSite !== '' && fetchSite !== 'same-origin') || (origin !== '' && origin !== siteOrigin && !(origin === 'null' && fetchSite === 'same-origin'))) {
+  if (!isSameOriginForm({ origin: ctx.get('Origin'), fetchSite: ctx.get('Sec-Fetch-Site') }, siteOrigin)) {
     throw new TesseraError('ERR_CROSS_SITE', 'Cross-site request refused');
   }
 }

@@ -11,6 +11,7 @@ import { nowSeconds } from '../../core/clock';
 import { describeDevice } from '../../core/sessions/device';
 import { newSignInMessage } from '../../mail/templates';
 import type { UserRecord } from '../../ports';
+import { recordAudit } from '../audit/record';
 import type { HubDeps } from '../deps';
 import { mintBeacons, sitesLacking } from '../handoff/mint';
 import { siteRegistry } from '../handoff/sites';
@@ -30,6 +31,7 @@ export async function completeLogin(
   // successful sign-in into an error page that still carries the new cookie.
   await deps.users.recordLogin(user.id, nowSeconds(deps.clock)).catch((err: unknown) => ctx.state.log.warn({ err: (err as Error).message, userId: user.id }, 'last-login time not recorded'));
   ctx.state.log.info({ event: 'login', result: 'success', method: options.method, userId: user.id, sid: record.sid }, 'login succeeded');
+  recordAudit(deps.audit, ctx.state.log, { type: 'login.success', actor: `user:${user.id}`, userId: user.id, sid: record.sid, ip: ctx.ip || null, details: { method: options.method } });
   if (deps.config.login.notifyNewSignIn) {
     const message = newSignInMessage({ to: user.email, device: describeDevice(record.userAgent), ip: record.ip ?? 'unknown', at: new Date(deps.clock.now()) });
     // Not awaited: the person should not wait for the mail server, and a failure is logged.

@@ -200,7 +200,13 @@ export function hubSession(deps: HubDeps): Middleware {
           },
           policy,
         );
-        const rotated = record !== null && (await sessions.rotate(record.sid, created.record));
+        // An anonymous session is swapped for the new one atomically. A signed-in one (someone
+        // signing in again, or another person on the same browser) is ended the way every
+        // session ends, so the sites that held it hear of it (back-channel) and keep no session
+        // of the previous identity.
+        let rotated = false;
+        if (record !== null && record.userId === null) rotated = await sessions.rotate(record.sid, created.record);
+        else if (record !== null) await revokeSession(deps, record.sid, 'session-replaced', 'system');
         if (!rotated) await sessions.create(created.record);
         record = created.record;
         secret = created.secret;

@@ -21,6 +21,7 @@ import { hashSecret, newSecret } from '../../core/sessions/session';
 import { verifyHandoff, type HandoffClaims } from '../../core/tokens/handoff';
 import type { HubDeps } from '../deps';
 import { siteRegistry } from '../handoff/sites';
+import { recordAudit } from '../audit/record';
 import { readSiteSession, writeSiteCookie } from './site-cookie';
 
 /** How the token arrived: embedded in a page (beacon) or by top-level navigation (bounce). */
@@ -32,7 +33,23 @@ export interface AcceptedHandoff {
   outcome: 'replaced' | 'kept';
 }
 
+/** {@link acceptOrReject}, with the outcome in the audit log (site, reason code; never the token). */
 export async function acceptToken(deps: HubDeps, ctx: Context, site: Site, token: string, via: HandoffVia): Promise<AcceptedHandoff> {
+  try {
+    const accepted = await acceptOrReject(deps, ctx, site, token, via);
+    const { claims } = accepted;
+    recordAudit(deps.audit, ctx.state.log, { type: 'handoff.accepted', actor: `site:${site.origin}`, userId: claims.sub ?? null, sid: claims.sid, site: site.origin, ip: ctx.ip || null, details: { via, src: claims.src, outcome: accepted.outcome } });
+    return accepted;
+  } catch (err) {
+    const e = err as { code?: unknown; status?: unknown };
+    if (typeof e.code === 'string' && typeof e.status === 'number' && e.status < 500) {
+      recordAudit(deps.audit, ctx.state.log, { type: 'handoff.rejected', actor: `site:${site.origin}`, site: site.origin, ip: ctx.ip || null, reason: e.code, details: { via } });
+    }
+    throw err;
+  }
+}
+
+async function acceptOrReject(deps: HubDeps, ctx: Context, site: Site, token: string, via: HandoffVia): Promise<AcceptedHandoff> {
   const { config } = deps;
   const registry = siteRegistry(config);
   const { claims, jtiExpiresAt } = await verifyHandoff(token, {

@@ -3,12 +3,15 @@
  * at the hub, logout started from a site, "sign out everywhere else", admin revoke, a disabled
  * user, a password change and the per-user session limit.
  *
- * Order matters. The store forgets the session and its site links first, in one operation: from
- * then on the hub, every hub-as-receiver site and every projection refuse it, and a handoff token
- * still in flight finds `unknown-session`. Then the audit event, then one outbox delivery per
- * SDK site that held the session: durable before the worker is kicked, so a crash in between
- * only delays the back-channel logout until the next poll (of any hub instance sharing the outbox).
+ * Order matters. First one outbox delivery per SDK site that holds the session, durably: a
+ * failure there fails the request with the session still live, so nothing is lost and a retry
+ * works. Then the store forgets the session and its site links in one operation: from then on
+ * the hub, every hub-as-receiver site and every projection refuse it, and a handoff token still
+ * in flight finds `unknown-session`. Then the worker is kicked (a crash before that only delays
+ * the back-channel logout until the next poll of any hub sharing the outbox), and the event is
+ * logged and audited — best effort, since the session has ended whatever the audit store says.
  */
+import { recordAudit } from '../audit/record';
 import type { Site } from '../../config/schema';
 import type { NewDelivery, SessionRecord } from '../../ports';
 import type { HubDeps } from '../deps';
@@ -17,6 +20,7 @@ import { siteRegistry } from '../handoff/sites';
 /** Why a session ended; stored as the audit event's `reason` and the delivery's `reason`. */
 export type RevokeReason =
   | 'user-logout'
+  | 'session-replaced'
   | 'user-ended-other'
   | 'user-ended-others'
   | 'site-logout'
@@ -43,24 +47,27 @@ function deliveriesFor(deps: RevocationDeps, ended: SessionRecord, reason: Revok
   return deliveries;
 }
 
-/** Audit and outbox for sessions the store has already removed. */
-async function announce(deps: RevocationDeps, ended: SessionRecord[], reason: RevokeReason, actor: string): Promise<void> {
-  const deliveries: NewDelivery[] = [];
-  for (const record of ended) {
-    await deps.audit.append({
-      type: 'session.revoked',
-      actor,
-      userId: record.userId,
-      sid: record.sid,
-      reason,
-      details: { sites: record.sites.length },
-    });
-    deps.logger.info({ event: 'session.revoked', sid: record.sid, userId: record.userId, reason, actor, sites: record.sites.length }, 'session ended');
-    deliveries.push(...deliveriesFor(deps, record, reason));
-  }
-  if (deliveries.length === 0) return;
+/**
+ * Queues the back-channel logouts for sessions about to end, before the store forgets them: if
+ * the outbox write fails, the request fails with the sessions still live and can be retried; the
+ * other way round, a failure would lose the deliveries for good (the session would already be
+ * gone, and a retry would find nothing to end). A logout for a session whose removal then fails
+ * is harmless: the site ends a session the hub still has, and the next handoff brings it back.
+ */
+async function queueDeliveries(deps: RevocationDeps, ending: SessionRecord[], reason: RevokeReason): Promise<boolean> {
+  const deliveries = ending.flatMap((record) => deliveriesFor(deps, record, reason));
+  if (deliveries.length === 0) return false;
   await deps.outbox.enqueue(deliveries);
-  deps.deliveries?.kick();
+  return true;
+}
+
+/** After the store removed them: wake the worker, then log and audit (best effort: it is done). */
+function announce(deps: RevocationDeps, ended: SessionRecord[], queued: boolean, reason: RevokeReason, actor: string): void {
+  if (queued) deps.deliveries?.kick();
+  for (const record of ended) {
+    deps.logger.info({ event: 'session.revoked', sid: record.sid, userId: record.userId, reason, actor, sites: record.sites.length }, 'session ended');
+    recordAudit(deps.audit, deps.logger, { type: 'session.revoked', actor, userId: record.userId, sid: record.sid, reason, details: { sites: record.sites.length } });
+  }
 }
 
 /**
@@ -73,9 +80,12 @@ async function announce(deps: RevocationDeps, ended: SessionRecord[], reason: Re
  * await revokeSession(deps, sid, 'admin', `admin:${admin.id}`);
  */
 export async function revokeSession(deps: RevocationDeps, sid: string, reason: RevokeReason, actor: string): Promise<SessionRecord | null> {
+  const live = await deps.sessions.get(sid);
+  if (live === null) return null;
+  const queued = await queueDeliveries(deps, [live], reason);
   const ended = await deps.sessions.revoke(sid);
   if (ended === null) return null;
-  await announce(deps, [ended], reason, actor);
+  announce(deps, [ended], queued, reason, actor);
   return ended;
 }
 
@@ -93,17 +103,18 @@ export async function revokeUserSessions(
   actor: string,
   options: { exceptSid?: string } = {},
 ): Promise<SessionRecord[]> {
+  const ending = (await deps.sessions.listByUser(userId)).filter((live) => live.sid !== options.exceptSid);
+  const queued = await queueDeliveries(deps, ending, reason);
   let ended: SessionRecord[];
   if (options.exceptSid === undefined) {
     ended = await deps.sessions.revokeUser(userId);
   } else {
     ended = [];
-    for (const live of await deps.sessions.listByUser(userId)) {
-      if (live.sid === options.exceptSid) continue;
+    for (const live of ending) {
       const removed = await deps.sessions.revoke(live.sid);
       if (removed !== null) ended.push(removed);
     }
   }
-  await announce(deps, ended, reason, actor);
+  announce(deps, ended, queued, reason, actor);
   return ended;
 }

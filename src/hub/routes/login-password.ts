@@ -12,6 +12,7 @@ import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
 import { completeLogin, requestedReturnTo } from '../login/complete-login';
 import { refuseWhenLimited } from '../login/rate-limit';
+import { recordAudit } from '../audit/record';
 import type { RouteFactory } from '../route';
 import { loginView } from '../views/login';
 import type { UserRecord } from '../../ports';
@@ -65,6 +66,7 @@ export const loginPassword: RouteFactory = (deps) => ({
 
       if (reason !== null || user === null) {
         ctx.state.log.info({ event: 'login', result: 'failure', method: 'password', reason, code: 'ERR_LOGIN_FAILED' }, 'login failed');
+        recordAudit(deps.audit, ctx.state.log, { type: 'login.failure', userId: user?.id ?? null, ip: ctx.ip || null, reason, details: { method: 'password' } });
         user = null;
         renderPage(
           ctx,

@@ -9,6 +9,7 @@ import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
 import { completeLogin } from '../login/complete-login';
 import { refuseWhenLimited } from '../login/rate-limit';
+import { recordAudit } from '../audit/record';
 import type { RouteFactory } from '../route';
 import { invalidLinkView } from '../views/login';
 import { hashLinkToken } from './login-email';
@@ -29,6 +30,7 @@ export const magicLinkConsume: RouteFactory = (deps) => ({
       const user = grant === null ? null : await deps.users.findById(grant.userId);
       if (grant === null || user === null || user.disabled) {
         ctx.state.log.info({ event: 'login', result: 'failure', method: 'magic-link', code: 'ERR_MAGIC_LINK_INVALID' }, 'magic link refused');
+        recordAudit(deps.audit, ctx.state.log, { type: 'login.failure', userId: user?.id ?? null, ip: ctx.ip || null, reason: 'ERR_MAGIC_LINK_INVALID', details: { method: 'magic-link' } });
         renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);
         return;
       }

@@ -1,5 +1,5 @@
 import { beaconUrl, renderBeaconTags, renderLoaderScript } from '../../../src/core/receiver/loader';
-import { TRANSPARENT_GIF, beaconResponse, checkEmbeddingPage, decideReplacement, parseReceiverPath } from '../../../src/core/receiver/receiver';
+import { TRANSPARENT_GIF, beaconResponse, checkEmbeddingPage, decideReplacement, isSameOriginForm, parseReceiverPath } from '../../../src/core/receiver/receiver';
 
 const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzaWQiOiJ4In0.c2lnbmF0dXJl';
 
@@ -83,5 +83,23 @@ describe('beacon markup', () => {
     const tags = renderBeaconTags(beacons, 'abc"def');
     expect(tags).toContain(`<script async src="https://shop.example.net/shared-session/${token}.js" referrerpolicy="origin" nonce="abc&quot;def"></script>`);
     expect(tags).toContain(`<img src="https://news.example.org/shared-session/${token}.gif"`);
+  });
+});
+
+describe('site-started sign-out forms', () => {
+  const site = 'https://shop.example.net';
+  it.each([
+    [{ origin: site, fetchSite: 'same-origin' }, true],
+    [{ origin: site, fetchSite: '' }, true],
+    [{ origin: '', fetchSite: 'same-origin' }, true],
+    [{ origin: 'null', fetchSite: 'same-origin' }, true],
+    [{ origin: '', fetchSite: '' }, false],
+    [{ origin: 'null', fetchSite: '' }, false],
+    [{ origin: 'https://evil.example', fetchSite: '' }, false],
+    [{ origin: site, fetchSite: 'cross-site' }, false],
+    [{ origin: '', fetchSite: 'same-site' }, false],
+    [{ origin: '', fetchSite: 'none' }, false],
+  ])('%j → %s', (headers, expected) => {
+    expect(isSameOriginForm(headers, site)).toBe(expected);
   });
 });

@@ -12,12 +12,12 @@
  */
 import type { Context } from 'koa';
 import type { Site } from '../../../config/schema';
-import { beaconResponse } from '../../../core/receiver/receiver';
+import { TesseraError } from '../../../core/errors';
+import { beaconResponse, isSameOriginForm } from '../../../core/receiver/receiver';
 import { parseCookieValue } from '../../../core/sessions/session';
 import { verifyLogout } from '../../../core/tokens/logout';
 import { clearCookie } from '../../cookies';
 import type { HubDeps } from '../../deps';
-import { requireSameOrigin } from '../../middleware/csrf';
 import { revokeSession } from '../../revocation/revoke';
 import { readSiteSession, siteCookieAttributes } from '../site-cookie';
 
@@ -56,13 +56,14 @@ export function logoutRoute(deps: HubDeps) {
   }
 
   async function siteStarted(ctx: Context, site: Site): Promise<void> {
-    await requireSameOrigin(site.origin)(ctx, async () => {
-      const current = (await readSiteSession(deps, site, ctx))?.current ?? null;
-      if (current !== null) await revokeSession(deps, current.record.sid, 'site-logout', `site:${site.origin}`);
-      if (ctx.cookies.get(site.cookie.name) !== undefined) clearCookie(ctx, site.cookie.name, siteCookieAttributes(site));
-      ctx.status = 303;
-      ctx.redirect(`${site.origin}/`);
-    });
+    if (!isSameOriginForm({ origin: ctx.get('Origin'), fetchSite: ctx.get('Sec-Fetch-Site') }, site.origin)) {
+      throw new TesseraError('ERR_CROSS_SITE', 'Cross-site request refused');
+    }
+    const current = (await readSiteSession(deps, site, ctx))?.current ?? null;
+    if (current !== null) await revokeSession(deps, current.record.sid, 'site-logout', `site:${site.origin}`);
+    if (ctx.cookies.get(site.cookie.name) !== undefined) clearCookie(ctx, site.cookie.name, siteCookieAttributes(site));
+    ctx.status = 303;
+    ctx.redirect(`${site.origin}/`);
   }
 
   return async function answerLogout(ctx: Context, site: Site): Promise<void> {
