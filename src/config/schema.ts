@@ -535,6 +535,10 @@ export const configSchema = z
           env: 'TESSERA_ADMIN_REAUTH',
           description: 'The admin web UI asks for the password again before a destructive action when the last password entry is older than this (0: always).',
         }),
+        notifyOnRevoke: option(z.boolean().default(false), {
+          env: 'TESSERA_ADMIN_NOTIFY_REVOKE',
+          description: 'E-mail a person when an admin ends their sessions (revoke or disable).',
+        }),
         auditRetentionDays: option(z.number().int().min(1).max(36500).default(365), {
           env: 'TESSERA_AUDIT_RETENTION_DAYS',
           description: 'Audit events older than this are deleted by the hub\'s periodic purge.',

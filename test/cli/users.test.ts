@@ -146,6 +146,27 @@ describe('tessera users and keys', () => {
     expect(errors[0]).toMatch(/^tessera: ERR_USER_NOT_FOUND: /);
   });
 
+  it('audits every user and key change it makes, with actor cli', async () => {
+    await tessera('users', 'add', '--email', 'e@example.com', '--admin', '--password-stdin');
+    await tessera('users', 'passwd', '--email', 'e@example.com', '--clear');
+    await tessera('users', 'disable', '--email', 'e@example.com');
+    await tessera('users', 'enable', '--email', 'e@example.com');
+    await tessera('keys', 'rotate');
+    const s = await stores();
+    const user = (await s.users.findByEmail('e@example.com'))!;
+    const events = (await s.audit.query({ actor: 'cli' }, { limit: 50 })).items.reverse();
+    await s.close();
+    expect(events.map((e) => [e.type, e.userId])).toEqual([
+      ['user.created', user.id],
+      ['user.updated', user.id],
+      ['user.disabled', user.id],
+      ['user.enabled', user.id],
+      ['key.rotated', null],
+    ]);
+    expect(events[0]!.details).toEqual({ roles: 'admin', magicLinkOnly: false });
+    expect(events[1]!.details).toEqual({ change: 'password-cleared' });
+  });
+
   it('lists keys (generating the first), rotates and retires', async () => {
     expect(await tessera('keys', 'list')).toBe(0);
     const [header, first] = output[0]!.split('\n');

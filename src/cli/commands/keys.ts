@@ -1,12 +1,13 @@
 /**
  * `tessera keys list | rotate | retire <kid>`: key management on the shared `keys/` directory.
- * Running hubs pick the change up on their next reload (`keys.reloadIntervalSeconds`).
+ * Running hubs pick the change up on their next reload (`keys.reloadIntervalSeconds`). Rotations
+ * and retirements are audited with actor `cli`.
  */
 import type { Command } from 'commander';
 import { systemClock } from '../../core/clock';
 import type { KeyInfo } from '../../core/keys/keyring';
 import { openKeyring } from '../../main';
-import { cliLogger, commandConfig, formatTable, formatTime } from '../context';
+import { cliLogger, commandConfig, formatTable, formatTime, withStores } from '../context';
 import type { CliIo } from '../io';
 
 export function formatKeys(keys: KeyInfo[]): string {
@@ -32,6 +33,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     .description('publish a new key as next; it signs once JWKS caches have refreshed, and the old key is retired then')
     .action(async () => {
       const added = await (await open()).rotate();
+      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.rotated', actor: 'cli', details: { kid: added.kid, activatesAt: added.activatesAt } }));
       io.out(`published ${added.kid} as ${added.state}; it signs from ${formatTime(added.activatesAt)}`);
     });
 
@@ -40,6 +42,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     .description('retire a key now: it stops signing and leaves the JWKS once its tokens have expired')
     .action(async (kid: string) => {
       await (await open()).retire(kid);
+      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.retired', actor: 'cli', details: { kid } }));
       io.out(`retired ${kid}`);
     });
 }

@@ -1,17 +1,16 @@
 /**
  * `tessera users add | list | passwd | disable | enable`: user administration on the configured
- * user database. Disabling a user also ends every session of theirs at once.
+ * user database. Disabling a user also ends every session of theirs at once. Every change is
+ * audited with actor `cli`.
  */
 import type { Command } from 'commander';
-import type { Config } from '../../config/schema';
-import { systemClock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { parseEmailAddress } from '../../core/users/email-address';
 import { hashPassword } from '../../users/password';
 import type { UserRecord } from '../../ports';
-import { revokeUserSessions, type RevocationDeps } from '../../hub/revocation/revoke';
+import { revokeUserSessions } from '../../hub/revocation/revoke';
 import type { OpenedStores } from '../../stores/open';
-import { cliLogger, formatTable, formatTime, withStores } from '../context';
+import { formatTable, formatTime, revocationDeps, withStores } from '../context';
 import type { CliIo } from '../io';
 
 /** The user with this e-mail address, or `ERR_USER_NOT_FOUND`. */
@@ -19,15 +18,6 @@ export async function findUser(stores: Pick<OpenedStores, 'users'>, email: strin
   const user = await stores.users.findByEmail(parseEmailAddress(email));
   if (user === null) throw new TesseraError('ERR_USER_NOT_FOUND', `no user with e-mail ${email}`);
   return user;
-}
-
-/**
- * Revocation from the CLI: the store forgets the sessions at once and back-channel logouts are
- * queued in the outbox; this process has no worker, so a running hub's worker delivers them at
- * its next poll.
- */
-function revocationDeps(stores: OpenedStores, config: Config): RevocationDeps {
-  return { sessions: stores.sessions, outbox: stores.outbox, audit: stores.audit, config, clock: systemClock, logger: cliLogger() };
 }
 
 async function newPassword(io: CliIo): Promise<string> {
@@ -47,9 +37,11 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     .action(async (opts: { email: string; name?: string; admin?: boolean; passwordStdin?: boolean }) => {
       const email = parseEmailAddress(opts.email);
       const passwordHash = opts.passwordStdin ? await newPassword(io) : null;
-      const user = await withStores(program, io, (stores) =>
-        stores.users.create({ email, name: opts.name ?? null, passwordHash, roles: opts.admin ? ['admin'] : [] }),
-      );
+      const user = await withStores(program, io, async (stores) => {
+        const created = await stores.users.create({ email, name: opts.name ?? null, passwordHash, roles: opts.admin ? ['admin'] : [] });
+        await stores.audit.append({ type: 'user.created', actor: 'cli', userId: created.id, details: { roles: created.roles.join(','), magicLinkOnly: created.passwordHash === null } });
+        return created;
+      });
       io.out(`created ${user.email} (id ${user.id}${user.roles.length > 0 ? `, roles ${user.roles.join(',')}` : ''}${passwordHash === null ? ', magic link only' : ''})`);
     });
 
@@ -92,6 +84,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
       const ended = await withStores(program, io, async (stores, config) => {
         const user = await findUser(stores, opts.email);
         await stores.users.setPasswordHash(user.id, hash);
+        await stores.audit.append({ type: 'user.updated', actor: 'cli', userId: user.id, details: { change: hash === null ? 'password-cleared' : 'password-set' } });
         // ASVS V7: after a credential change, sessions opened with the old one end.
         return opts.keepSessions ? 0 : (await revokeUserSessions(revocationDeps(stores, config), user.id, 'password-changed', 'cli')).length;
       });
@@ -106,6 +99,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
       const ended = await withStores(program, io, async (stores, config) => {
         const user = await findUser(stores, opts.email);
         await stores.users.setDisabled(user.id, true);
+        await stores.audit.append({ type: 'user.disabled', actor: 'cli', userId: user.id });
         return (await revokeUserSessions(revocationDeps(stores, config), user.id, 'user-disabled', 'cli')).length;
       });
       io.out(`disabled ${opts.email}; ended ${ended} session(s)`);
@@ -119,6 +113,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
       await withStores(program, io, async (stores) => {
         const user = await findUser(stores, opts.email);
         await stores.users.setDisabled(user.id, false);
+        await stores.audit.append({ type: 'user.enabled', actor: 'cli', userId: user.id });
       });
       io.out(`enabled ${opts.email}`);
     });

@@ -7,6 +7,8 @@ import { nowSeconds } from '../../../src/core/clock';
 import { createSessionRecord } from '../../../src/core/sessions/session';
 import type { AdminScope, SessionRecord, UserRecord } from '../../../src/ports';
 import { startTestHub, testConfig, type TestHub } from '../../support/hub';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const policy = { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43200, touchIntervalSeconds: 60 };
 const shop = 'https://shop.example.com';
@@ -113,6 +115,26 @@ describe('admin API', () => {
     expect(await hub.deps.sessions.listByUser(ada.id)).toEqual([]);
     expect(await hub.deps.sessions.get(bobSession.sid)).not.toBeNull();
     expect((await call('POST', '/users/unknown/sessions/revoke', token)).body.error.code).toBe('ERR_USER_NOT_FOUND');
+  });
+
+  it('e-mails the person whose sessions an admin ended, only when admin.notifyOnRevoke is on', async () => {
+    const { token } = await tokenWith('sessions:revoke');
+    const mails = () => readdirSync(hub.mailDir).filter((f) => f.endsWith('.eml'));
+    expect((await call('POST', `/sessions/${bobSession.sid}/revoke`, token)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(mails()).toEqual([]);
+
+    await hub.close();
+    hub = await startTestHub({ config: testConfig({ TESSERA_ADMIN_NOTIFY_REVOKE: 'true' }) });
+    const carol = await hub.deps.users.create({ email: 'carol@example.com' });
+    const session = await newSession(carol, '192.0.2.9', nowSeconds(hub.clock));
+    const admin = await tokenWith('sessions:revoke');
+    expect((await call('POST', `/users/${carol.id}/sessions/revoke`, admin.token)).body.revoked).toEqual([session.sid]);
+    for (let i = 0; i < 100 && mails().length === 0; i += 1) await new Promise((r) => setTimeout(r, 20));
+    expect(mails()).toHaveLength(1);
+    const mail = readFileSync(join(hub.mailDir, mails()[0]!), 'utf8');
+    expect(mail).toMatch(/^To: carol@example\.com/m);
+    expect(mail).toMatch(/^Subject: You were signed out of Tessera/m);
   });
 
   it('disables a user (ending their sessions, reason user-disabled) and enables them again', async () => {

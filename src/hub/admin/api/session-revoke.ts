@@ -8,6 +8,7 @@ import { isSessionId } from '../../../core/sessions/session';
 import { revokeSession } from '../../revocation/revoke';
 import type { RouteFactory } from '../../route';
 import { recordAdminAction } from '../audit-action';
+import { notifySessionsEnded } from '../notify';
 import { requireAdminScope, tokenActor } from './auth';
 import { pathParam } from './input';
 
@@ -25,6 +26,7 @@ export const adminApiSessionRevoke: RouteFactory = (deps) => ({
       const ended = await revokeSession(deps, sid, 'admin', actor);
       if (ended === null) throw new TesseraError('ERR_NOT_FOUND', 'No such session');
       await recordAdminAction(deps.audit, ctx, actor, 'session.revoke', sid, ended.userId);
+      notifySessionsEnded(deps, ctx, ended.userId);
       ctx.body = { revoked: [sid] };
     },
   ],

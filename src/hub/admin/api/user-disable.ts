@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import { TesseraError } from '../../../core/errors';
 import { revokeUserSessions } from '../../revocation/revoke';
+import { notifySessionsEnded } from '../notify';
 import type { RouteFactory } from '../../route';
 import { recordAdminAction } from '../audit-action';
 import { userJson } from '../present';
@@ -26,6 +27,7 @@ function setDisabled(disabled: boolean): RouteFactory {
         const actor = tokenActor(ctx);
         const user = await deps.users.setDisabled(found.id, disabled);
         const ended = disabled ? await revokeUserSessions(deps, user.id, 'user-disabled', actor) : [];
+        if (disabled) notifySessionsEnded(deps, ctx, user.id);
         await deps.audit.append({ type: disabled ? 'user.disabled' : 'user.enabled', actor, userId: user.id, ip: ctx.ip || null });
         await recordAdminAction(deps.audit, ctx, actor, `user.${verb}`, user.id, user.id);
         ctx.body = { user: userJson(user), revoked: ended.map((s) => s.sid) };

@@ -4,6 +4,7 @@ import { TesseraError } from '../../../core/errors';
 import { revokeUserSessions } from '../../revocation/revoke';
 import type { RouteFactory } from '../../route';
 import { recordAdminAction } from '../audit-action';
+import { notifySessionsEnded } from '../notify';
 import { requireAdminScope, tokenActor } from './auth';
 import { pathParam } from './input';
 
@@ -20,6 +21,7 @@ export const adminApiUserSessionsRevoke: RouteFactory = (deps) => ({
       const actor = tokenActor(ctx);
       const ended = await revokeUserSessions(deps, user.id, 'admin', actor);
       await recordAdminAction(deps.audit, ctx, actor, 'user.sessions.revoke', user.id, user.id);
+      notifySessionsEnded(deps, ctx, user.id);
       ctx.body = { revoked: ended.map((s) => s.sid) };
     },
   ],

@@ -6,6 +6,7 @@ import { revokeSession } from '../../revocation/revoke';
 import type { RouteFactory } from '../../route';
 import { pathParam } from '../api/input';
 import { recordAdminAction } from '../audit-action';
+import { notifySessionsEnded } from '../notify';
 import { adminActor } from './guard';
 import { adminPost } from './shared';
 
@@ -22,6 +23,7 @@ export const adminSessionRevoke: RouteFactory = (deps) => ({
       const ended = isSessionId(sid) ? await revokeSession(deps, sid, 'admin', actor) : null;
       if (ended === null) throw new TesseraError('ERR_NOT_FOUND', 'No such session.');
       await recordAdminAction(deps.audit, ctx, actor, 'session.revoke', sid, ended.userId);
+      notifySessionsEnded(deps, ctx, ended.userId);
       ctx.status = 303;
       ctx.redirect('/admin?done=revoked');
     },

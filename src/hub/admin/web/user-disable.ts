@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import { TesseraError } from '../../../core/errors';
 import { revokeUserSessions } from '../../revocation/revoke';
+import { notifySessionsEnded } from '../notify';
 import type { RouteFactory } from '../../route';
 import { pathParam } from '../api/input';
 import { recordAdminAction } from '../audit-action';
@@ -26,6 +27,7 @@ function setDisabled(disabled: boolean): RouteFactory {
         const actor = adminActor(ctx);
         await deps.users.setDisabled(found.id, disabled);
         if (disabled) await revokeUserSessions(deps, found.id, 'user-disabled', actor);
+        if (disabled) notifySessionsEnded(deps, ctx, found.id);
         await deps.audit.append({ type: disabled ? 'user.disabled' : 'user.enabled', actor, userId: found.id, ip: ctx.ip || null });
         await recordAdminAction(deps.audit, ctx, actor, `user.${verb}`, found.id, found.id);
         ctx.status = 303;

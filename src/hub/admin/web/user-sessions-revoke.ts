@@ -5,6 +5,7 @@ import { revokeUserSessions } from '../../revocation/revoke';
 import type { RouteFactory } from '../../route';
 import { pathParam } from '../api/input';
 import { recordAdminAction } from '../audit-action';
+import { notifySessionsEnded } from '../notify';
 import { adminActor } from './guard';
 import { adminPost } from './shared';
 
@@ -21,6 +22,7 @@ export const adminUserSessionsRevoke: RouteFactory = (deps) => ({
       const actor = adminActor(ctx);
       await revokeUserSessions(deps, user.id, 'admin', actor);
       await recordAdminAction(deps.audit, ctx, actor, 'user.sessions.revoke', user.id, user.id);
+      notifySessionsEnded(deps, ctx, user.id);
       ctx.status = 303;
       ctx.redirect('/admin?done=user-revoked');
     },
