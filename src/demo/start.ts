@@ -50,6 +50,8 @@ export interface DemoOptions {
   logLevel?: LogLevel;
   /** Default: pino on standard output at `logLevel`. */
   logger?: Logger;
+  /** Also create an account with this e-mail, the `admin` role and the demo password when absent (tests of the admin UI). */
+  adminEmail?: string;
 }
 
 export interface RunningDemo {
@@ -157,7 +159,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     });
 
     stores = await openStores(config, systemClock, logger);
-    await ensureDemoUser(stores, logger);
+    await ensureDemoUser(stores, logger, { email: DEMO_USER.email, name: DEMO_USER.name, roles: [] });
+    if (options.adminEmail !== undefined) await ensureDemoUser(stores, logger, { email: options.adminEmail, name: 'Demo Admin', roles: ['admin'] });
     const keyring = await openKeyring(config, systemClock, logger);
     const worker = createDeliveryWorker(config, systemClock, logger, stores, keyring, { fetch: agentFetch(agent) });
     listeners.hub = createHub(hubDeps(config, systemClock, logger, stores, keyring, worker)).callback();
@@ -196,10 +199,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   }
 }
 
-async function ensureDemoUser(stores: OpenedStores, logger: Logger): Promise<void> {
-  if ((await stores.users.findByEmail(DEMO_USER.email)) !== null) return;
-  await stores.users.create({ email: DEMO_USER.email, name: DEMO_USER.name, passwordHash: await hashPassword(DEMO_USER.password), roles: [] });
-  logger.info({ email: DEMO_USER.email }, 'created the demo user');
+/** Creates the account with the demo password unless one with that e-mail exists. */
+async function ensureDemoUser(stores: OpenedStores, logger: Logger, user: { email: string; name: string; roles: string[] }): Promise<void> {
+  if ((await stores.users.findByEmail(user.email)) !== null) return;
+  await stores.users.create({ ...user, passwordHash: await hashPassword(DEMO_USER.password) });
+  logger.info({ email: user.email, roles: user.roles }, 'created a demo user');
 }
 
 function listen(server: https.Server, port: number, portEnv: string): Promise<number> {
