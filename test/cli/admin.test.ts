@@ -99,6 +99,13 @@ describe('tessera admin commands', () => {
     expect(output[0]).toContain(shop);
     expect(await tessera('sessions', 'show', 'AAAAAAAAAAAAAAAAAAAAAA')).toBe(1);
     expect(errors.at(-1)).toMatch(/^tessera: ERR_NOT_FOUND: /);
+    // A base64url id may start with '-': it is an id, not an option (commander would otherwise
+    // stop with "unknown option" before the command ran).
+    for (const args of [['sessions', 'show'], ['sessions', 'revoke'], ['admin-tokens', 'revoke']]) {
+      errors.length = 0;
+      expect(await tessera(...args, '-AAAAAAAAAAAAAAAAAAAAA')).toBe(1);
+      expect(errors).toEqual([expect.stringMatching(/^tessera: ERR_NOT_FOUND: /)]);
+    }
   });
 
   it('revokes one session and all of a user through the revocation operation (actor cli)', async () => {

@@ -79,6 +79,8 @@ export function registerAdminTokensCommands(program: Command, io: CliIo): void {
 
   tokens
     .command('revoke <id>')
+    // Ids are base64url: one in 64 starts with '-', which must not be read as an option.
+    .allowUnknownOption()
     .description('revoke a token at once')
     .action(async (id: string) => {
       await withStores(program, io, async (stores) => {

@@ -39,6 +39,8 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
 
   keys
     .command('retire <kid>')
+    // Ids are base64url: one in 64 starts with '-', which must not be read as an option.
+    .allowUnknownOption()
     .description('retire a key now: it stops signing and leaves the JWKS once its tokens have expired')
     .action(async (kid: string) => {
       await (await open()).retire(kid);

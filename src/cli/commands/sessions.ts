@@ -57,6 +57,8 @@ export function registerSessionsCommands(program: Command, io: CliIo): void {
 
   sessions
     .command('show <sid>')
+    // Ids are base64url: one in 64 starts with '-', which must not be read as an option.
+    .allowUnknownOption()
     .description('one session with the sites that hold it')
     .action(async (sid: string) => {
       const { session, emails } = await withStores(program, io, async (stores) => {
@@ -83,6 +85,8 @@ export function registerSessionsCommands(program: Command, io: CliIo): void {
 
   sessions
     .command('revoke [sid]')
+    // Ids are base64url: one in 64 starts with '-', which must not be read as an option.
+    .allowUnknownOption()
     .description('end one session, or with --user every session of a user, on every site')
     .option('--user <email>', 'end every session of this user')
     .action(async (sid: string | undefined, opts: { user?: string }) => {
