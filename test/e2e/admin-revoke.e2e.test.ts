@@ -10,47 +10,21 @@
  *
  * Without Chromium the suite is skipped with one line; with CI=true it fails instead.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { startDemo, type RunningDemo } from '../../src/demo/start';
 import type { DemoSiteName } from '../../src/demo/sites';
+import { describeWithChromium, launchChromium, requireChromium } from '../support/chromium';
 
-const chromiumPath = process.env.TESSERA_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(chromiumPath);
-const inCi = process.env.CI === 'true';
-if (!haveChromium && !inCi) {
-  process.stderr.write(`SKIPPED: admin revoke browser suite — no Chromium at ${chromiumPath} (apt-get install chromium, or set TESSERA_TEST_CHROMIUM)\n`);
-}
-const describeWithBrowser = haveChromium || inCi ? describe : describe.skip;
+const describeWithBrowser = describeWithChromium('admin revoke browser suite');
 
 const siteNames: readonly DemoSiteName[] = ['shop', 'news', 'blog'];
 const adminEmail = 'admin@tessera.localhost';
 const browserTimeoutMs = 90_000;
 /** How long shop and news may take to receive the back-channel logout. */
 const signOutWithinMs = 3_000;
-
-/** A fresh Chromium profile with third-party cookies allowed (`profile.cookie_controls_mode = 0`). */
-async function openBrowser(profileDir: string): Promise<BrowserContext> {
-  mkdirSync(join(profileDir, 'Default'), { recursive: true });
-  writeFileSync(join(profileDir, 'Default', 'Preferences'), JSON.stringify({ profile: { cookie_controls_mode: 0 } }));
-  return chromium.launchPersistentContext(profileDir, {
-    executablePath: chromiumPath,
-    ignoreHTTPSErrors: true,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-    ],
-  });
-}
 
 async function logIn(page: Page, demo: RunningDemo, email: string): Promise<void> {
   await page.goto(`${demo.hubUrl}/login`);
@@ -71,7 +45,7 @@ describeWithBrowser('admin revoke in a real browser (Chromium)', () => {
   const open: BrowserContext[] = [];
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`CI=true and no Chromium at ${chromiumPath}: the browser suite must run in CI (.ci/run installs Debian's chromium)`);
+    requireChromium();
     dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-revoke-'));
     demo = await startDemo({ dataDir: join(dir, 'data'), keysDir: join(dir, 'keys'), ports: { hub: 0, shop: 0, news: 0, blog: 0 }, logLevel: 'silent', adminEmail });
   }, browserTimeoutMs);
@@ -83,7 +57,7 @@ describeWithBrowser('admin revoke in a real browser (Chromium)', () => {
   });
 
   async function browser(name: string): Promise<Page> {
-    const context = await openBrowser(join(dir, `profile-${name}`));
+    const context = await launchChromium(join(dir, `profile-${name}`), 'allowed');
     open.push(context);
     return context.pages()[0] ?? (await context.newPage());
   }

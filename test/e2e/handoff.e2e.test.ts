@@ -18,20 +18,15 @@
  *
  * Without Chromium the suite is skipped with one line; with CI=true it fails instead.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page, type Request, type Response } from 'playwright-core';
+import type { BrowserContext, Page, Request, Response } from 'playwright-core';
 import { startDemo, type RunningDemo } from '../../src/demo/start';
 import type { DemoSiteName } from '../../src/demo/sites';
+import { describeWithChromium, launchChromium, requireChromium } from '../support/chromium';
 
-const chromiumPath = process.env.TESSERA_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = existsSync(chromiumPath);
-const inCi = process.env.CI === 'true';
-if (!haveChromium && !inCi) {
-  process.stderr.write(`SKIPPED: browser end-to-end suite — no Chromium at ${chromiumPath} (apt-get install chromium, or set TESSERA_TEST_CHROMIUM)\n`);
-}
-const describeWithBrowser = haveChromium || inCi ? describe : describe.skip;
+const describeWithBrowser = describeWithChromium('browser end-to-end suite');
 
 const siteNames: readonly DemoSiteName[] = ['shop', 'news', 'blog'];
 const beaconPath = /\/shared-session\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.(?:js|gif)$/;
@@ -69,25 +64,7 @@ class Browser {
    * profile's Preferences before launch; `'default'` leaves Chromium's default (blocked).
    */
   static async open(profileDir: string, thirdPartyCookies: 'allowed' | 'default'): Promise<Browser> {
-    if (thirdPartyCookies === 'allowed') {
-      mkdirSync(join(profileDir, 'Default'), { recursive: true });
-      writeFileSync(join(profileDir, 'Default', 'Preferences'), JSON.stringify({ profile: { cookie_controls_mode: 0 } }));
-    }
-    const context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: chromiumPath,
-      ignoreHTTPSErrors: true,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-      ],
-    });
+    const context = await launchChromium(profileDir, thirdPartyCookies);
     const page = context.pages()[0] ?? (await context.newPage());
     return new Browser(context, page);
   }
@@ -167,7 +144,7 @@ describeWithBrowser('handoff in a real browser (Chromium)', () => {
   const open: Browser[] = [];
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`CI=true and no Chromium at ${chromiumPath}: the browser suite must run in CI (.ci/run installs Debian's chromium)`);
+    requireChromium();
     dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
     demo = await startDemo({ dataDir: join(dir, 'data'), keysDir: join(dir, 'keys'), ports: { hub: 0, shop: 0, news: 0, blog: 0 }, logLevel: 'silent' });
   }, browserTimeoutMs);
