@@ -85,6 +85,17 @@ export interface HealthCheck {
 }
 
 /**
+ * One backing store `/readyz` must reach, named by the role it plays for the hub (`sessions`,
+ * `replay`, `users`, `outbox`): the name is what `/readyz` reports when it fails, so it is never
+ * a URL, a host or anything else that could carry a credential.
+ */
+export interface ReadinessCheck {
+  store: string;
+  /** Resolves when the store answers; rejects otherwise. */
+  ping(): Promise<void>;
+}
+
+/**
  * Sessions, their site links and the per-user index.
  *
  * Listing order is newest first (`createdAt` descending, then `sid`). Methods that take a
@@ -285,6 +296,12 @@ export interface MagicLinkStore {
    * the grant. Null when unknown, already spent or expired (`expiresAt <= now`).
    */
   consumeMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null>;
+  /**
+   * The link as it would be granted, without spending it: for the landing page, which must name
+   * the account it signs into (a link to someone else's account is a login-CSRF lure) and must
+   * not consume anything on a GET. Null when unknown, spent or expired.
+   */
+  peekMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null>;
   /** Removes links with `expiresAt <= now`. Returns how many. */
   purgeExpired(now: number): Promise<number>;
 }
@@ -546,6 +563,7 @@ export const ADMIN_SCOPES = [
   'keys:rotate',
   'outbox:read',
   'outbox:retry',
+  'metrics:read',
 ] as const;
 
 export type AdminScope = (typeof ADMIN_SCOPES)[number];

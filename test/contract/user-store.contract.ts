@@ -258,6 +258,17 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
       expect(await store.consumeMagicLink('b'.repeat(64), t0)).toEqual({ userId: 'user-1', email: 'Ada@example.org', returnTo: null });
     });
 
+    it('shows a pending link without spending it, and nothing once spent or expired', async () => {
+      await store.createMagicLink(link('9'.repeat(64), t0 + 600));
+      const grant = { userId: 'user-1', email: 'Ada@example.org', returnTo: 'https://www.example.org/basket' };
+      expect(await store.peekMagicLink('9'.repeat(64), t0)).toEqual(grant);
+      expect(await store.peekMagicLink('9'.repeat(64), t0)).toEqual(grant);
+      expect(await store.peekMagicLink('9'.repeat(64), t0 + 600)).toBeNull();
+      expect(await store.peekMagicLink('0'.repeat(64), t0)).toBeNull();
+      expect(await store.consumeMagicLink('9'.repeat(64), t0)).toEqual(grant);
+      expect(await store.peekMagicLink('9'.repeat(64), t0)).toBeNull();
+    });
+
     it('grants exactly one of 20 concurrent consumes', async () => {
       await store.createMagicLink(link('c'.repeat(64), t0 + 600));
       const grants = await Promise.all(Array.from({ length: 20 }, () => store.consumeMagicLink('c'.repeat(64), t0)));

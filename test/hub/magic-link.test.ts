@@ -68,6 +68,8 @@ describe('magic link login', () => {
     const landing = await client.get(`${link.pathname}${link.search}`);
     expect(landing.status).toBe(200);
     expect(landing.body).toContain('action="/login/link"');
+    // It names the account it signs into, so a link to someone else's account is recognisable.
+    expect(landing.body).toContain('sign in as <strong>Ada@Example.com</strong>');
     const again = await client.get(`${link.pathname}${link.search}`);
     expect(again.status).toBe(200);
     expect(client.cookies.has('__Host-tessera')).toBe(false);
@@ -81,8 +83,11 @@ describe('magic link login', () => {
 
     expect(link.origin).toBe(hubOrigin);
     const other = new CookieClient(hub.url);
+    // A spent link's landing page says so at once; posting it anyway changes nothing.
     const page = await other.get(`${link.pathname}${link.search}`);
-    const reused = await other.post('/login/link', { _csrf: csrfFrom(page.body), token }, sameOrigin);
+    expect(page.status).toBe(400);
+    expect(page.body).not.toContain('action="/login/link"');
+    const reused = await other.post('/login/link', { _csrf: csrfFrom((await other.get('/login')).body), token }, sameOrigin);
     expect(reused.status).toBe(400);
     expect(other.cookies.has('__Host-tessera')).toBe(false);
   });
@@ -94,7 +99,8 @@ describe('magic link login', () => {
     const link = new URL(await linkFromMail());
     hub.clock.advance(10 * 60 * 1000 + 1000);
     const page = await client.get(`${link.pathname}${link.search}`);
-    const res = await client.post('/login/link', { _csrf: csrfFrom(page.body), token: link.searchParams.get('token')! }, sameOrigin);
+    expect(page.status).toBe(400);
+    const res = await client.post('/login/link', { _csrf: csrfFrom((await client.get('/login')).body), token: link.searchParams.get('token')! }, sameOrigin);
     expect(res.status).toBe(400);
     expect(client.cookies.has('__Host-tessera')).toBe(false);
   });

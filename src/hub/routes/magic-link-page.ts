@@ -1,27 +1,33 @@
 /**
  * `GET /login/link?token=…`: the page a magic link opens. It does NOT consume the token — mail
- * scanners and link previewers issue GETs — it shows a button that POSTs it.
+ * scanners and link previewers issue GETs — it shows a button that POSTs it, and names the
+ * account the link signs into, so a link to someone else's account (login CSRF: the victim would
+ * then work in the attacker's account) is recognisable before the click. A spent or expired link
+ * gets the invalid-link page at once.
  */
 import type { Context } from 'koa';
+import { nowSeconds } from '../../core/clock';
 import { renderPage } from '../middleware/page';
 import type { RouteFactory } from '../route';
 import { invalidLinkView, magicLinkLandingView } from '../views/login';
+import { hashLinkToken } from './login-email';
 
 export const linkTokenPattern = /^[A-Za-z0-9_-]{43}$/;
 
-export const magicLinkPage: RouteFactory = () => ({
+export const magicLinkPage: RouteFactory = (deps) => ({
   name: 'magic-link-page',
   method: 'GET',
   kind: 'page',
   path: '/login/link',
   middleware: [
-    function showContinueButton(ctx: Context) {
+    async function showContinueButton(ctx: Context) {
       const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
-      if (!linkTokenPattern.test(token)) {
+      const pending = linkTokenPattern.test(token) ? await deps.users.peekMagicLink(hashLinkToken(token), nowSeconds(deps.clock)) : null;
+      if (pending === null) {
         renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);
         return;
       }
-      renderPage(ctx, { title: 'Sign in', body: magicLinkLandingView({ csrf: ctx.state.sessionControl.csrfToken(), token }) });
+      renderPage(ctx, { title: 'Sign in', body: magicLinkLandingView({ csrf: ctx.state.sessionControl.csrfToken(), token, email: pending.email }) });
     },
   ],
 });

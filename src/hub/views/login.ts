@@ -36,9 +36,10 @@ ${csrfField(m.csrf)}<input type="hidden" name="return_to" value="${m.returnTo}">
     : ''}`;
 }
 
-export function magicLinkLandingView(m: { csrf: string; token: string }): SafeHtml {
+export function magicLinkLandingView(m: { csrf: string; token: string; email: string }): SafeHtml {
   return html`<form class="card" method="post" action="/login/link">
-<p>Continue to sign in to your account on this device.</p>
+<p>Continue to sign in as <strong>${m.email}</strong> on this device.</p>
+<p class="muted">If that is not your address, do not continue: someone may be trying to sign you in to their account.</p>
 ${csrfField(m.csrf)}<input type="hidden" name="token" value="${m.token}">
 <button type="submit">Sign in</button>
 </form>

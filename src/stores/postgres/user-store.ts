@@ -199,6 +199,15 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
     return row === undefined ? null : { userId: row.user_id, email: row.email, returnTo: row.return_to };
   }
 
+  async peekMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null> {
+    const { rows } = await this.query<{ user_id: string; email: string; return_to: string | null }>(
+      'SELECT user_id, email, return_to FROM magic_links WHERE token_hash = $1 AND expires_at > $2',
+      [tokenHash, now],
+    );
+    const row = rows[0];
+    return row === undefined ? null : { userId: row.user_id, email: row.email, returnTo: row.return_to };
+  }
+
   async purgeExpired(now: number): Promise<number> {
     return (await this.query('DELETE FROM magic_links WHERE expires_at <= $1', [now])).rowCount;
   }

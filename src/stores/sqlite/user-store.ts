@@ -87,6 +87,7 @@ function prepareStatements(db: Database.Database) {
     consumeLink: db.prepare<[string, number], MagicLinkRow>(
       'DELETE FROM magic_links WHERE token_hash = ? AND expires_at > ? RETURNING user_id, email, return_to',
     ),
+    peekLink: db.prepare<[string, number], MagicLinkRow>('SELECT user_id, email, return_to FROM magic_links WHERE token_hash = ? AND expires_at > ?'),
     purgeLinks: db.prepare<[number]>('DELETE FROM magic_links WHERE expires_at <= ?'),
     ping: db.prepare('SELECT 1'),
   };
@@ -227,6 +228,11 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
 
   async consumeMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null> {
     const row = this.run(() => this.statements.consumeLink.get(tokenHash, now));
+    return row === undefined ? null : { userId: row.user_id, email: row.email, returnTo: row.return_to };
+  }
+
+  async peekMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null> {
+    const row = this.run(() => this.statements.peekLink.get(tokenHash, now));
     return row === undefined ? null : { userId: row.user_id, email: row.email, returnTo: row.return_to };
   }
 
