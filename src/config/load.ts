@@ -94,6 +94,14 @@ function warningsFor(config: Config): string[] {
   if (production && config.mail.transport === 'file' && config.login.notifyNewSignIn) {
     warnings.push(`mail.transport (TESSERA_MAIL_TRANSPORT) is file in production: e-mails are written to ${config.mail.dir}, nobody receives them`);
   }
+  for (const site of config.sites) {
+    // A site with an API credential runs the SDK and keeps sessions of its own: without a
+    // back-channel endpoint a revocation reaches it only through front-channel beacons (best
+    // effort) and status checks, so an ended session may live on there.
+    if (site.credentialHash !== null && site.backchannelLogoutUri === null) {
+      warnings.push(`site ${site.origin} has an API credential but no backchannelLogoutUri: revocations reach its own sessions only by front-channel beacons and status checks`);
+    }
+  }
   return warnings;
 }
 

@@ -394,6 +394,19 @@ describe('loadConfig warnings', () => {
     expect(warnings).toEqual(['mail.transport (TESSERA_MAIL_TRANSPORT) is file in production: e-mails are written to data/mail, nobody receives them']);
   });
 
+  it('warns about a site with an API credential (an SDK site) but no back-channel logout endpoint', () => {
+    const credentialHash = 'ab'.repeat(32);
+    const sites = (backchannelLogoutUri: string | null) =>
+      JSON.stringify([
+        { origin: 'https://shop.example.net', credentialHash, backchannelLogoutUri },
+        { origin: 'https://blog.example.org' },
+      ]);
+    expect(loadConfig({ env: { TESSERA_SITES: sites(null) } }).warnings).toEqual([
+      'site https://shop.example.net has an API credential but no backchannelLogoutUri: revocations reach its own sessions only by front-channel beacons and status checks',
+    ]);
+    expect(loadConfig({ env: { TESSERA_SITES: sites('https://shop.example.net/shared-session/backchannel-logout') } }).warnings).toEqual([]);
+  });
+
   it('accepts every store URL form', () => {
     for (const url of ['sqlite:/var/lib/tessera.db', 'memory:', 'redis://r:6379/0', 'rediss://r:6380', 'redis+sentinel://s1:26379,s2:26379/main', 'redis+cluster://c1:7000,c2:7000']) {
       expect(loadConfig({ env: { TESSERA_STORE: url } }).config.store.url).toBe(url);
