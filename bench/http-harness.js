@@ -45,9 +45,11 @@ const OTHER_SITES = ['https://www.example.org', 'https://news.example.com', 'htt
  * carry the longest lifetime the hub allows (120 s) instead of the default 30 s; the lifetime
  * changes nothing else on the accept path.
  */
-function benchConfig({ dir, store, prefix }) {
+function benchConfig({ dir, store, prefix, siteCredential, algorithm }) {
   const { loadConfig } = require('../dist/config/load');
-  const sites = [SHOP, ...OTHER_SITES].map((origin) => ({ origin, claims: ['email', 'name'] }));
+  // With `siteCredential`, every site may call the site API with it (for benchmarks of that API).
+  const credentialHash = siteCredential ? { credentialHash: crypto.createHash('sha256').update(siteCredential).digest('hex') } : {};
+  const sites = [SHOP, ...OTHER_SITES].map((origin) => ({ origin, claims: ['email', 'name'], ...credentialHash }));
   return loadConfig({
     env: {
       TESSERA_PUBLIC_URL: HUB,
@@ -57,6 +59,8 @@ function benchConfig({ dir, store, prefix }) {
       TESSERA_MAIL_DIR: path.join(dir, 'mail'),
       TESSERA_SITES: JSON.stringify(sites),
       TESSERA_TOKEN_TTL: '120',
+      // The hub's signing algorithm when a benchmark compares them (default RS256).
+      ...(algorithm ? { TESSERA_TOKEN_ALGORITHM: algorithm } : {}),
     },
   }).config;
 }
@@ -79,14 +83,15 @@ function serverPlacement() {
 }
 
 /**
- * Starts bench/http-server.js with `scenario` and resolves once it listens.
- * @returns {Promise<{ url: string, fixtures: object, cpu(): Promise<{ cpuUs: number, handled: number, atMs: number }>, rawSign(ms: number): Promise<{ rps: number, cpuPerSignUs: number }>, stop(): Promise<void> }>}
+ * Starts bench/http-server.js with `scenario` and resolves once it listens; `options.core` pins
+ * it to that core instead of the last one (when taskset exists).
+ * @returns {Promise<{ url: string, fixtures: object, cpu(): Promise<{ cpuUs: number, handled: number, atMs: number }>, rawSign(ms: number): Promise<{ rps: number, cpuPerSignUs: number }>, serverTimes(): Promise<object>, memory(options?: { resetPeak?: boolean }): Promise<object>, stop(): Promise<void> }>}
  */
-function startServer(scenario) {
+function startServer(scenario, options = {}) {
   const profileDir = process.env.BENCH_HTTP_PROFILE_DIR;
   const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(__dirname, 'http-server.js'), JSON.stringify(scenario)];
   const child = canPin
-    ? spawn('taskset', ['-c', pinnedCore, process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    ? spawn('taskset', ['-c', String(options.core ?? pinnedCore), process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     : spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map();
   let nextId = 0;
@@ -110,6 +115,8 @@ function startServer(scenario) {
           fixtures: message.ready.fixtures,
           cpu: () => call('cpu'),
           rawSign: (ms) => call('rawSign', { ms }),
+          serverTimes: () => call('serverTimes'),
+          memory: (params = {}) => call('memory', params),
           stop: async () => {
             const exited = new Promise((done) => child.once('exit', done));
             await call('stop');

@@ -10,9 +10,10 @@
 //     "links": { <name>: [<site origin>, ...] } }
 //       the real hub from dist/ (createHub over hubDeps, as src/main.ts builds it) with real
 //       stores: sessions in SQLite (a file in `dir`) or in Redis at 127.0.0.1:6379 under `prefix`;
-//       users always in SQLite. One user and, for each name in `sessions`, a signed-in session
-//       created directly through the stores, linked to the sites listed in `links[name]` with a
-//       per-site secret of its own (as the receiver would have set it).
+//       users, the audit log, the outbox and admin tokens always in SQLite (the same file). One
+//       user and, for each name in `sessions`, a signed-in session created directly through the
+//       stores, linked to the sites listed in `links[name]` with a per-site secret of its own (as
+//       the receiver would have set it).
 //
 // Messages: the child sends { ready: { port, fixtures } } once listening; then it answers
 // { id, op } from the parent with { id, result } or { id, error }:
@@ -20,6 +21,15 @@
 //            requests finished so far, atMs: performance.now() }
 //   rawSign  raw RSA-2048 signatures for `ms` with the hub's signing key: { rps, cpuPerSignUs }
 //   stop     close the server, remove what the scenario stored, exit
+//   serverTimes  with "serverTimes": true in the scenario, each request's time inside the server
+//            since the last call, from Node's 'request' event (headers parsed) to the response's
+//            'finish' (last byte handed to the socket): { count, p50Us, p99Us, p999Us, maxUs }
+//   memory   this process's memory: { vmHwmKiB (peak RSS, /proc/self/status VmHWM), vmRssKiB,
+//            heapUsed, external } (bytes for the last two); with `resetPeak`, VmHWM is reset to
+//            the current RSS afterwards (/proc/self/clear_refs), so the next call gives the peak
+//            since this one
+// Further scenario keys, for a second hub instance on the same stores: "join": true creates no
+// user or session and leaves the stored keys in place on stop (the first instance removes them).
 'use strict';
 
 const crypto = require('node:crypto');
@@ -43,6 +53,9 @@ async function startHub(scenario) {
   const { SqliteReplayStore } = require('../dist/stores/sqlite/replay-store');
   const { SqliteSessionStore } = require('../dist/stores/sqlite/session-store');
   const { SqliteUserStore } = require('../dist/stores/sqlite/user-store');
+  const { SqliteAuditLog } = require('../dist/stores/sqlite/audit-log');
+  const { SqliteOutbox } = require('../dist/stores/sqlite/outbox');
+  const { SqliteAdminTokenStore } = require('../dist/stores/sqlite/admin-token-store');
 
   const config = benchConfig(scenario);
   const clock = systemClock;
@@ -61,7 +74,7 @@ async function startHub(scenario) {
     replay = new RedisReplayStore(redis, { clock, prefix: config.store.keyPrefix });
     rateLimits = { kind: 'redis', client: redis, prefix: config.store.keyPrefix };
     cleanup = async () => {
-      await deleteKeys(redis, config.store.keyPrefix);
+      if (!scenario.join) await deleteKeys(redis, config.store.keyPrefix);
       await closeRedisClient(redis);
     };
   } else {
@@ -71,10 +84,17 @@ async function startHub(scenario) {
     cleanup = async () => {};
   }
   const keyring = await openKeyring(config, clock, logger);
-  const stores = { sessions, replay, users, rateLimits, readiness: [sessions, users] };
+  // The audit log, outbox and admin tokens in the same SQLite file as the users, as
+  // src/stores/open.ts opens them when no database URL is configured: every accept appends an
+  // audit event.
+  const audit = new SqliteAuditLog(db, { clock });
+  const outbox = new SqliteOutbox(db, { clock });
+  const adminTokens = new SqliteAdminTokenStore(db, { clock });
+  const stores = { sessions, replay, users, outbox, audit, adminTokens, rateLimits, readiness: [sessions, users] };
   const deps = hubDeps(config, clock, logger, stores, keyring);
 
-  const user = await users.create({ email: 'ada@example.org', name: 'Ada Lovelace' });
+  // A second instance joining the first's stores (`join`) creates nothing: its fixtures are the first's.
+  const user = scenario.join ? null : await users.create({ email: 'ada@example.org', name: 'Ada Lovelace' });
   const fixtures = { user, sessions: {} };
   for (const name of scenario.sessions) {
     const now = nowSeconds(clock);
@@ -152,6 +172,14 @@ async function main() {
     inFlight += 1;
     app.callback(req, res).then(done, done);
   });
+  // Opt-in, so the other benchmarks' servers do not pay for it.
+  let serverTimes = [];
+  if (scenario.serverTimes) {
+    server.prependListener('request', (req, res) => {
+      const start = process.hrtime.bigint();
+      res.once('finish', () => serverTimes.push(Number(process.hrtime.bigint() - start) / 1000));
+    });
+  }
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 
   const ops = {
@@ -162,6 +190,20 @@ async function main() {
       return { cpuUs: user + system, handled, atMs: performance.now() };
     },
     rawSign: ({ ms }) => app.rawSign(ms),
+    serverTimes: () => {
+      const times = serverTimes.sort((a, b) => a - b);
+      serverTimes = [];
+      const at = (p) => (times.length === 0 ? 0 : times[Math.min(times.length - 1, Math.floor(p * times.length))]);
+      return { count: times.length, p50Us: at(0.5), p99Us: at(0.99), p999Us: at(0.999), maxUs: at(1) };
+    },
+    memory: ({ resetPeak }) => {
+      const status = require('node:fs').readFileSync('/proc/self/status', 'utf8');
+      const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+      const { heapUsed, external } = process.memoryUsage();
+      const result = { vmHwmKiB: kib('VmHWM'), vmRssKiB: kib('VmRSS'), heapUsed, external };
+      if (resetPeak) require('node:fs').writeFileSync('/proc/self/clear_refs', '5');
+      return result;
+    },
     stop: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -11,6 +11,7 @@ import { Keyring } from './core/keys/keyring';
 import { mintLogout } from './core/tokens/logout';
 import { createHub } from './hub/app';
 import { createHubEvents } from './hub/events';
+import { lingerOnUnreadBodies } from './hub/unread-bodies';
 import { createLogger, type Logger } from './log/logger';
 import { DirectoryKeyStore } from './stores/keys-dir/key-store';
 import { createMailer } from './mail/mailer';
@@ -18,6 +19,9 @@ import type { HubDeps } from './hub/deps';
 import { createRateLimiter } from './stores/rate-limit/limiters';
 import { openStores, type OpenedStores } from './stores/open';
 import { createOutboxWorker, type OutboxWorker } from './outbox/worker';
+import { createHubMetrics, type HubMetrics } from './metrics/hub-metrics';
+import { startMetricsListener, type MetricsListener } from './metrics/listener';
+import { timeStore } from './metrics/store-timing';
 
 /** Node's default header limit is 16 KiB; requests beyond it get 431 before reaching Koa. */
 const maxHeaderBytes = 16 * 1024;
@@ -25,10 +29,14 @@ const maxHeaderBytes = 16 * 1024;
 const purgeIntervalMs = 10 * 60 * 1000;
 /** How long in-flight requests may take to finish after SIGTERM. */
 const shutdownGraceMs = 10_000;
+/** While draining, how often connections that turned idle are closed. */
+const shutdownSweepMs = 50;
 
 export interface RunningHub {
   server: http.Server;
   url: string;
+  /** Where `GET /metrics` is served without authentication, when `metrics.listen` is set. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -49,7 +57,8 @@ export function openKeyring(config: Config, clock: Clock, logger: Logger): Promi
 /**
  * The back-channel logout worker of this process (started by {@link startMaintenance}): mints
  * each delivery's logout token when it is sent, and records every give-up in the audit log.
- * `options.fetch` replaces the global fetch (the demo's, trusting its development CA).
+ * `options.fetch` replaces the global fetch (the demo's, trusting its development CA);
+ * `options.metrics` counts every attempt's outcome.
  */
 export function createDeliveryWorker(
   config: Config,
@@ -57,11 +66,14 @@ export function createDeliveryWorker(
   logger: Logger,
   stores: Pick<OpenedStores, 'outbox' | 'audit'>,
   keyring: Keyring,
-  options: { fetch?: typeof fetch } = {},
+  options: { fetch?: typeof fetch; metrics?: HubMetrics } = {},
 ): OutboxWorker {
+  const { metrics, ...workerOptions } = options;
   return createOutboxWorker({
-    ...options,
+    ...workerOptions,
+    ...(metrics === undefined ? {} : { onOutcome: (result) => metrics.countDelivery(result) }),
     outbox: stores.outbox,
+    pollIntervalMs: config.outbox.pollIntervalMs,
     clock,
     logger,
     workerId: `${hostname()}:${process.pid}`,
@@ -77,9 +89,18 @@ export function createDeliveryWorker(
 /**
  * The hub's dependencies from opened stores: mailer and login rate limits included.
  * `deliveries` is this process's outbox worker; without one (a process that only serves
- * requests) revocations wait for the next poll of a worker sharing the outbox.
+ * requests) revocations wait for the next poll of a worker sharing the outbox. `metrics` is the
+ * registry `/metrics` serves; by default a fresh one over these stores and keys.
  */
-export function hubDeps(config: Config, clock: Clock, logger: Logger, stores: OpenedStores, keyring: Keyring, deliveries: { kick(): void } = { kick: () => undefined }): HubDeps {
+export function hubDeps(
+  config: Config,
+  clock: Clock,
+  logger: Logger,
+  stores: OpenedStores,
+  keyring: Keyring,
+  deliveries: { kick(): void } = { kick: () => undefined },
+  metrics: HubMetrics = createHubMetrics({ outbox: stores.outbox, keyring, clock, logger }),
+): HubDeps {
   const { mail, login } = config;
   const mailer = createMailer(
     {
@@ -109,6 +130,7 @@ export function hubDeps(config: Config, clock: Clock, logger: Logger, stores: Op
     keyring,
     sessions: stores.sessions,
     replay: stores.replay,
+    projections: stores.projections ?? undefined,
     users: stores.users,
     mailer,
     limits: {
@@ -122,6 +144,25 @@ export function hubDeps(config: Config, clock: Clock, logger: Logger, stores: Op
     adminTokens: stores.adminTokens,
     deliveries,
     readiness: stores.readiness,
+    metrics,
+  };
+}
+
+/**
+ * `stores` with every port timed into `tessera_store_operation_seconds` (src/metrics/store-timing.ts).
+ * The readiness pings and `close` keep the adapters' own: a ping is not traffic.
+ */
+export function timedStores(stores: OpenedStores, metrics: HubMetrics): OpenedStores {
+  const observerFor = (store: string, operation: string) => metrics.storeObserver(store, operation);
+  return {
+    ...stores,
+    sessions: timeStore(stores.sessions, 'sessions', observerFor),
+    replay: timeStore(stores.replay, 'replay', observerFor),
+    users: timeStore(stores.users, 'users', observerFor),
+    outbox: timeStore(stores.outbox, 'outbox', observerFor),
+    audit: timeStore(stores.audit, 'audit', observerFor),
+    adminTokens: timeStore(stores.adminTokens, 'admin_tokens', observerFor),
+    projections: stores.projections === null ? null : timeStore(stores.projections, 'projections', observerFor),
   };
 }
 
@@ -135,12 +176,15 @@ export function hubDeps(config: Config, clock: Clock, logger: Logger, stores: Op
 export async function startHub(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<RunningHub> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.log.level });
-  const stores = await openStores(config, clock, logger);
+  const opened = await openStores(config, clock, logger);
   const keyring = await openKeyring(config, clock, logger);
-  const worker = createDeliveryWorker(config, clock, logger, stores, keyring);
-  const app = createHub(hubDeps(config, clock, logger, stores, keyring, worker));
+  const metrics = createHubMetrics({ outbox: opened.outbox, keyring, clock, logger });
+  const stores = timedStores(opened, metrics);
+  const worker = createDeliveryWorker(config, clock, logger, stores, keyring, { metrics });
+  const app = createHub(hubDeps(config, clock, logger, stores, keyring, worker, metrics));
 
   const server = http.createServer({ maxHeaderSize: maxHeaderBytes }, app.callback());
+  lingerOnUnreadBodies(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -150,24 +194,42 @@ export async function startHub(config: Config, options: { clock?: Clock; logger?
   const url = `http://${config.listen.host}:${port}`;
   logger.info({ url, publicUrl: config.publicUrl, store: stores.kind }, 'hub listening');
 
+  let metricsListener: MetricsListener | null = null;
+  if (config.metrics.listen !== null) {
+    try {
+      metricsListener = await startMetricsListener(metrics, config.metrics.listen, logger);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stores.close();
+      throw err;
+    }
+  }
+
   const maintenance = startMaintenance(config, clock, logger, stores, keyring, worker);
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const maintenanceStopped = maintenance.stop();
-      const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
-      force.unref();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection whose request was in flight turns idle once answered; Node would
+      // keep it open for its keep-alive timeout (5 s). Sweeping closes it as soon as it is idle.
       server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const sweep = setInterval(() => server.closeIdleConnections(), shutdownSweepMs);
+      const force = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
+      sweep.unref();
+      force.unref();
+      await closed;
+      clearInterval(sweep);
       clearTimeout(force);
+      await metricsListener?.close();
       await maintenanceStopped;
       await stores.close();
       logger.info('hub stopped');
     })();
     return stopping;
   };
-  return { server, url, stop };
+  return { server, url, metricsUrl: metricsListener?.url ?? null, stop };
 }
 
 /**
@@ -203,13 +265,15 @@ export function startMaintenance(
 
 /**
  * One pass of the periodic purge: expired sessions and jtis (SQL stores; Redis expires keys by
- * itself), expired sign-in links, and audit events past `admin.auditRetentionDays`. Failures
+ * itself), projections that outlived their session (the application may have extended their
+ * TTL), expired sign-in links, and audit events past `admin.auditRetentionDays`. Failures
  * are logged; the next pass tries again.
  */
 export async function purgeExpired(config: Config, clock: Clock, logger: Logger, stores: OpenedStores): Promise<void> {
   const now = Math.floor(clock.now() / 1000);
   await Promise.all([
     stores.sessions.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging expired sessions failed')),
+    stores.projections?.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging projections of ended sessions failed')),
     stores.users.purgeExpired(now).catch((err: unknown) => logger.warn({ err }, 'purging expired sign-in links failed')),
     stores.audit.purgeOlderThan(now - config.admin.auditRetentionDays * 86400).catch((err: unknown) => logger.warn({ err }, 'purging old audit events failed')),
   ]);

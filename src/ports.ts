@@ -7,6 +7,7 @@
  * adapter's injected clock (expiry never depends on a cookie or on the store server's clock
  * alone; adapters with native TTLs set them as well so data also disappears by itself).
  */
+import type { PhpValue, ProjectionFormat } from './core/projection/formats';
 
 /** That site X received session `sid` (DESIGN.md "site link"). */
 export interface SiteLink {
@@ -123,8 +124,13 @@ export interface SessionStore extends HealthCheck {
   revoke(sid: string): Promise<SessionRecord | null>;
   /** Ends every live session of a user; returns what was removed. */
   revokeUser(userId: string): Promise<SessionRecord[]>;
-  /** Live sessions of one user, newest first. */
-  listByUser(userId: string): Promise<SessionRecord[]>;
+  /**
+   * Live sessions of one user, newest first. `known` is a record of that user's which the caller
+   * read through `get` a moment ago (the session of the request being served): an adapter that
+   * would read each listed session again may list that one as given instead, saving a read
+   * (the account page, bench/README.md). Adapters that read the whole list at once ignore it.
+   */
+  listByUser(userId: string, known?: SessionRecord): Promise<SessionRecord[]>;
   /** Live sessions matching the filter, newest first, one page at a time. */
   list(filter: SessionFilter, page: PageRequest): Promise<Page<SessionRecord>>;
   /** Records (or replaces) the link of `link.site`. False when the session is not live. */
@@ -154,6 +160,63 @@ export interface ReplayStore extends HealthCheck {
    * is a replay on the other. Without `sid` the jti lives in a global keyspace of its own.
    */
   rememberOnce(jti: string, expiresAt: number, sid?: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session projections (issue 6): the hub as receiver writes a site session into the site
+// application's own session store. Adapters: Redis (src/stores/redis/projection-store.ts), memory
+// (tests). Projections need Redis: the configuration refuses them on any other session store.
+// ---------------------------------------------------------------------------------------------
+
+/** One projection as the hub wants it (src/core/projection/fields.ts says what the fields are). */
+export interface ProjectionWrite {
+  /** The whole key: the site's `keyPrefix` and the site cookie value (the application's session id). */
+  key: string;
+  format: ProjectionFormat;
+  /** The hub's variables: they replace the application's variables of the same name. */
+  fields: Record<string, PhpValue>;
+  /** Names the hub owns that have no value now: the application's variables of these names are removed. */
+  unset: string[];
+  /** When the key should disappear, Unix seconds (see `projectionExpiresAt`). */
+  expiresAt: number;
+}
+
+/**
+ * What a write found:
+ * - `written`: the key was created, or our fields merged into the application's session;
+ * - `current`: it already held our values; only its expiry moved (the application's bytes were
+ *   not rewritten);
+ * - `unreadable`: it holds something the codec refuses (a PHP object, say); only its expiry
+ *   moved, and our fields could not be merged;
+ * - `absent`: a refresh found no key, or `expiresAt` was not in the future (the key is then
+ *   deleted); nothing was written.
+ */
+export type ProjectionOutcome = 'written' | 'current' | 'unreadable' | 'absent';
+
+/**
+ * Projections of site sessions into the site application's session store, where a PHP (or any)
+ * application reads them under its own session id.
+ *
+ * Merging is a read-modify-write that another writer (PHP saving its session) may race: adapters
+ * retry until their write is based on the value they read, so a variable PHP wrote in between
+ * is never lost by us. (PHP's own save, based on what it read earlier, may still overwrite our
+ * merge; the next refresh writes it again.) Adapters keep an index of every projection's
+ * `expiresAt`, because the application extends its key's TTL by itself on every request:
+ * `purgeExpired` deletes what outlived its session all the same. Store failures reject with
+ * `ERR_STORE_UNAVAILABLE`.
+ */
+export interface ProjectionStore extends HealthCheck {
+  /** Creates the projection, or merges our fields into the session already at `key`; expires at `expiresAt`. */
+  write(projection: ProjectionWrite): Promise<ProjectionOutcome>;
+  /**
+   * {@link write}, but only when `key` exists: a session the application destroyed, or that
+   * expired, is never brought back by a refresh (the next handoff writes a new one).
+   */
+  refresh(projection: ProjectionWrite): Promise<ProjectionOutcome>;
+  /** Deletes the keys (missing ones are ignored) and forgets them in the index. */
+  delete(keys: readonly string[]): Promise<void>;
+  /** Deletes every projection whose `expiresAt` has passed, whatever TTL the key has now; returns how many. */
+  purgeExpired(): Promise<number>;
 }
 
 /** Signing algorithms the hub supports. */

@@ -54,6 +54,7 @@ describe('the hub process: back-channel logout wiring', () => {
       TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`,
       TESSERA_KEYS_DIR: join(dir, 'keys'),
       TESSERA_LOG_LEVEL: 'silent',
+      TESSERA_OUTBOX_POLL_INTERVAL_MS: '600000',
       TESSERA_SITES: JSON.stringify([
         { origin: siteOrigin, backchannelLogoutUri: `${siteOrigin}/shared-session/backchannel-logout`, credentialHash: createHash('sha256').update(credential).digest('hex') },
       ]),
@@ -63,13 +64,12 @@ describe('the hub process: back-channel logout wiring', () => {
     const stores = await openStores(config, systemClock, silentLogger());
     try {
       const user = await stores.users.create({ email: 'main@example.com' });
-      // Three in a row, each well under the 500 ms poll interval: kicked, not polled by chance.
+      // Three in a row, with a poll interval far beyond the wait: each delivery is the kick's.
       for (let i = 0; i < 3; i += 1) {
         const { record } = createSessionRecord({ userId: user.id, ip: null, userAgent: null, now: nowSeconds(systemClock) }, config.sessions);
         await stores.sessions.create(record);
         await stores.sessions.linkSite(record.sid, { site: siteOrigin, linkedAt: record.createdAt, src: 'hub.example.com', secretHash: null, projectionKey: null });
 
-        const started = Date.now();
         const reply = await fetch(`${hub.url}/api/v1/sites/logout`, {
           method: 'POST',
           headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
@@ -79,7 +79,6 @@ describe('the hub process: back-channel logout wiring', () => {
         const deadline = Date.now() + 5000;
         while (received.length === i && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
         expect(received).toHaveLength(i + 1);
-        expect(received[i]!.at - started).toBeLessThan(150);
         const token = new URLSearchParams(received[i]!.body).get('logout_token')!;
         const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
         expect(header).toMatchObject({ typ: 'logout+jwt' });

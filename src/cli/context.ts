@@ -38,7 +38,7 @@ export async function withStores<T>(program: Command, io: CliIo, work: (stores: 
  * the deliveries it enqueues go out at the next poll of a running hub's worker.
  */
 export function revocationDeps(stores: OpenedStores, config: Config): RevocationDeps {
-  return { sessions: stores.sessions, outbox: stores.outbox, audit: stores.audit, config, clock: systemClock, logger: cliLogger() };
+  return { sessions: stores.sessions, outbox: stores.outbox, audit: stores.audit, config, clock: systemClock, logger: cliLogger(), projections: stores.projections ?? undefined };
 }
 
 /** Plain-text table: a header row and left-aligned columns. */

@@ -10,6 +10,7 @@
  * `sites:` in the config file.
  */
 import { z } from 'zod';
+import { PROJECTION_FIELDS } from '../core/projection/fields';
 import { parseEmailAddress } from '../core/users/email-address';
 
 /**
@@ -92,6 +93,20 @@ function isLoopbackHost(hostname: string): boolean {
 const STORE_URL = /^(?:sqlite:.+|memory:|(?:redis|rediss|redis\+sentinel|redis\+cluster):\/\/.+)$/;
 const DATABASE_URL = /^postgres(?:ql)?:\/\/.+/;
 
+/**
+ * `host:port` of a listener, e.g. `127.0.0.1:9464`, `0.0.0.0:9464` or `[::1]:9464`: no scheme,
+ * no path. Port 0 picks a free port.
+ */
+const listenAddress = z.string().transform((value, ctx) => {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value.trim());
+  const port = match === null ? NaN : Number(match[3]);
+  if (match === null || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464' });
+    return z.NEVER;
+  }
+  return { host: match[1] ?? match[2]!, port };
+});
+
 // --- mail ------------------------------------------------------------------------------------
 
 /** Checked with the same rules as every recipient (SECURITY.md "Login and e-mail"). */
@@ -167,11 +182,18 @@ const projectionSchema = z
       description: 'Prefix of the projection key; the rest is the site session id.',
       defaultText: '`PHPREDIS_SESSION:` for php formats, `tessera:projection:` for json',
     }),
-    fields: option(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a field name')).default(['sub', 'sid']), {
-      description: 'Session fields written into the projection. Identity claims (`email`, `name`, `roles`) must also be allowed in `claims`.',
-    }),
+    fields: option(
+      z
+        .array(z.enum(PROJECTION_FIELDS, { error: () => `must be one of ${PROJECTION_FIELDS.join(', ')}` }))
+        .min(1, 'must name at least one field')
+        .refine((fields) => new Set(fields).size === fields.length, 'must not list a field twice')
+        .default(['sub', 'sid']),
+      {
+        description: `Session variables written into the projection, named as the application reads them: ${PROJECTION_FIELDS.map((f) => `\`${f}\``).join(', ')} (docs/integrations/php.md). Identity claims (\`email\`, \`name\`, \`roles\`) must also be allowed in \`claims\`.`,
+      },
+    ),
     ttlSeconds: option(z.number().int().min(1).nullable().default(null), {
-      description: 'Lifetime of the projection key. Unset means it follows the session and is deleted on revocation.',
+      description: "Lifetime of the projection key from each write or refresh, never past the session's absolute timeout. Unset means it follows the session's idle timeout. Either way it is deleted on revocation.",
       defaultText: 'unset (follows the session)',
     }),
   })
@@ -545,11 +567,29 @@ export const configSchema = z
         }),
       })
       .prefault({}),
+    outbox: z
+      .strictObject({
+        pollIntervalMs: option(z.number().int().min(10).max(600000).default(500), {
+          env: 'TESSERA_OUTBOX_POLL_INTERVAL_MS',
+          description: 'How often each hub looks for due back-channel logouts (retries, and deliveries queued by the CLI or another hub). A revocation in this hub wakes its worker at once, whatever this says.',
+        }),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: option(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), {
           env: 'TESSERA_LOG_LEVEL',
           description: 'Log level (pino).',
+        }),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        listen: option(listenAddress.nullable().default(null), {
+          env: 'TESSERA_METRICS_LISTEN',
+          description:
+            'Serve `GET /metrics` without authentication on this `host:port` only (e.g. `127.0.0.1:9464`; `0.0.0.0:9464` in a container), and answer 404 for it on the public port. Unset: `/metrics` is on the public port and needs an admin token with the `metrics:read` scope.',
+          defaultText: 'unset (public port, admin token)',
         }),
       })
       .prefault({}),
@@ -575,6 +615,10 @@ export const configSchema = z
     if (production && ok('mail', 'transport') && ok('login', 'allowMagicLink') && config.mail.transport === 'file' && config.login.allowMagicLink) {
       problem(['mail', 'transport'], 'must be smtp in production while magic links are on (the file transport writes sign-in links to disk and the log)');
     }
+    // The metrics listener exists to keep /metrics off the public port: sharing it cannot work.
+    if (ok('metrics', 'listen') && ok('listen', 'port') && config.metrics.listen !== null && config.metrics.listen.port !== 0 && config.metrics.listen.port === config.listen.port) {
+      problem(['metrics', 'listen'], 'must use another port than the hub (listen.port)');
+    }
     // Not even a mapping, or no list of sites: the schema has said so already.
     if (typeof config !== 'object' || config === null || !Array.isArray(config.sites)) return;
     const seen = new Map<string, number>();
@@ -597,6 +641,10 @@ export const configSchema = z
       const first = seen.get(site.origin);
       if (first === undefined) seen.set(site.origin, i);
       else problem(['sites', i, 'origin'], `duplicates sites[${first}].origin`);
+      // The application reads its projection from Redis; nothing else can read SQLite or the hub's memory.
+      if (site.projection !== null && ok('store', 'url') && !/^redis/.test(config.store.url)) {
+        problem(['sites', i, 'projection'], 'needs a Redis store (store.url redis://…, rediss://, redis+sentinel:// or redis+cluster://): the application reads its projection from Redis');
+      }
       if (site.cookie.maxAgeSeconds !== null && ok('sessions', 'absoluteTimeoutSeconds') && site.cookie.maxAgeSeconds > config.sessions.absoluteTimeoutSeconds) {
         problem(['sites', i, 'cookie', 'maxAgeSeconds'], 'must be at most sessions.absoluteTimeoutSeconds');
       }

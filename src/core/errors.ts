@@ -84,6 +84,9 @@ export type TesseraErrorCode =
   | 'ERR_FORBIDDEN'
   // admin API (bearer tokens from `tessera admin-tokens create`)
   | 'ERR_ADMIN_TOKEN'
+  // session projections (src/core/projection/): a value PHP or JSON cannot carry, or stored text
+  // that is not what PHP's serializers write
+  | 'ERR_PROJECTION_FORMAT'
   // HTTP surface
   | 'ERR_NOT_FOUND'
   | 'ERR_BAD_REQUEST'
@@ -115,6 +118,8 @@ const statusByCode: Partial<Record<TesseraErrorCode, number>> = {
   ERR_CONFIG_INVALID: 500,
   ERR_KEY_NO_ACTIVE: 500,
   ERR_KEY_INVALID: 500,
+  // The hub writes and reads projections itself; a failure is its own fault, never the client's.
+  ERR_PROJECTION_FORMAT: 500,
 };
 
 /**

@@ -38,12 +38,23 @@ export function loopbackLookup(hostname: string, options: LookupOptions, callbac
 }
 
 /**
- * An HTTPS agent for requests between demo processes: loopback for `*.localhost`, and the demo
- * authority as the only trusted CA.
+ * A `lookup` that sends every `*.localhost` name to the address of `host` instead of loopback:
+ * in a container the demo's host names belong to the reverse proxy's container (`proxy`), not
+ * to 127.0.0.1. Other names resolve as usual.
+ */
+export function localhostTo(host: string): (hostname: string, options: LookupOptions, callback: LookupCallback) => void {
+  return (hostname, options, callback) => loopbackLookup(isLocalhostName(hostname) ? host : hostname, options, callback);
+}
+
+/**
+ * An HTTPS agent for requests between demo processes: loopback for `*.localhost` (or the address
+ * of `options.localhostAddress`, see {@link localhostTo}), and the demo authority as the only
+ * trusted CA.
  *
  * @example
  * createDestination({ hubUrl, siteOrigin, agent: demoAgent(tls.ca) });
  */
-export function demoAgent(ca: string): https.Agent {
-  return new https.Agent({ ca, keepAlive: true, lookup: loopbackLookup as https.AgentOptions['lookup'] });
+export function demoAgent(ca: string, options: { localhostAddress?: string } = {}): https.Agent {
+  const lookup = options.localhostAddress === undefined ? loopbackLookup : localhostTo(options.localhostAddress);
+  return new https.Agent({ ca, keepAlive: true, lookup: lookup as https.AgentOptions['lookup'] });
 }

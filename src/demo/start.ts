@@ -200,7 +200,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
 }
 
 /** Creates the account with the demo password unless one with that e-mail exists. */
-async function ensureDemoUser(stores: OpenedStores, logger: Logger, user: { email: string; name: string; roles: string[] }): Promise<void> {
+export async function ensureDemoUser(stores: OpenedStores, logger: Logger, user: { email: string; name: string; roles: string[] }): Promise<void> {
   if ((await stores.users.findByEmail(user.email)) !== null) return;
   await stores.users.create({ ...user, passwordHash: await hashPassword(DEMO_USER.password) });
   logger.info({ email: user.email, roles: user.roles }, 'created a demo user');

@@ -8,28 +8,26 @@ import { errorHandler } from './middleware/errors';
 import { requestContext } from './middleware/request-context';
 import { siteReceiver } from './receiver/dispatch';
 import { securityHeaders } from './middleware/security-headers';
-import { createRouter } from './routes';
+import { hubRoutes } from './routes';
 
 /**
  * Builds the hub application.
  *
  * @example
- * const app = createHub({ config, clock: systemClock, logger, keyring, sessions, replay, readiness: [sessions] });
+ * const app = createHub(hubDeps(config, systemClock, logger, stores, keyring)); // src/main.ts
  * http.createServer(app.callback()).listen(8080);
  */
 export function createHub(deps: HubDeps): Koa {
   // With a trusted proxy, X-Forwarded-For's rightmost entry is the one that proxy appended; the
   // rest is whatever the client sent. Rate limits and session records use that one address.
   const app = new Koa({ proxy: deps.config.trustProxy, maxIpsCount: 1 });
-  const router = createRouter(deps);
   app.use(requestContext(deps.logger));
   app.use(errorHandler());
   // Before the hub's own headers and routes: a site's receiver answers like the SDK's would, and
   // a request for a site's receiver path never reaches a hub page.
   app.use(siteReceiver(deps));
   app.use(securityHeaders({ https: deps.config.publicUrl.startsWith('https:') }));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(hubRoutes(deps));
   // Errors are answered and logged by errorHandler; Koa's default handler would print them again.
   app.silent = true;
   return app;

@@ -7,7 +7,8 @@ import type { Clock } from '../core/clock';
 import type { Keyring } from '../core/keys/keyring';
 import type { Logger } from '../log/logger';
 import type { HubEvents } from './events';
-import type { AdminTokenStore, AuditLog, HealthCheck, MagicLinkStore, Mailer, Outbox, RateLimiter, ReplayStore, SessionStore, UserStore } from '../ports';
+import type { HubMetrics } from '../metrics/hub-metrics';
+import type { AdminTokenStore, AuditLog, MagicLinkStore, Mailer, Outbox, ProjectionStore, RateLimiter, ReadinessCheck, ReplayStore, SessionStore, UserStore } from '../ports';
 
 export interface LoginLimits {
   /** Every login attempt (password or e-mail link request) from one client address. */
@@ -30,6 +31,11 @@ export interface HubDeps {
   limits: LoginLimits;
   /** `session_replaced` and future hub events: in-process listeners and the optional webhook. */
   events: HubEvents;
+  /**
+   * Session projections for sites with `projection` (Redis; src/hub/projection/projections.ts).
+   * Absent when no site needs one: the hub refuses to start with a projected site and none.
+   */
+  projections?: ProjectionStore;
   /** Back-channel logout deliveries, written by revocation and drained by the outbox worker. */
   outbox: Outbox;
   audit: AuditLog;
@@ -39,6 +45,8 @@ export interface HubDeps {
    * sites in milliseconds instead of at the next poll.
    */
   deliveries: { kick(): void };
-  /** Every backing store `/readyz` must reach. */
-  readiness: HealthCheck[];
+  /** Every backing store `/readyz` must reach, by name. */
+  readiness: ReadinessCheck[];
+  /** This hub's Prometheus registry and counters (`/metrics`). */
+  metrics: HubMetrics;
 }

@@ -40,6 +40,11 @@ export interface OutboxWorkerOptions {
   random?: () => number;
   /** Told about every delivery the worker gave up on, after it was recorded as failed. */
   onGiveUp?: (delivery: Delivery) => void;
+  /**
+   * Told the outcome of every attempt once the outbox recorded it: `delivered`, `retry` (failed,
+   * due again later) or `failed` (given up). For metrics; must not throw.
+   */
+  onOutcome?: (result: 'delivered' | 'retry' | 'failed') => void;
 }
 
 export interface OutboxWorker {
@@ -103,7 +108,7 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
  * worker.kick();
  */
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
-  const { outbox, clock, mint, logger, workerId, onGiveUp } = options;
+  const { outbox, clock, mint, logger, workerId, onGiveUp, onOutcome } = options;
   const fetchImpl = options.fetch ?? fetch;
   const pollIntervalMs = positiveInteger('pollIntervalMs', options.pollIntervalMs);
   const batch = positiveInteger('batch', options.batch, 500);
@@ -156,14 +161,17 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const now = nowSeconds(clock);
     if (result.delivered) {
       if (!(await outbox.complete(delivery.id, workerId, now))) logger.warn({ delivery: delivery.id, site: delivery.site }, 'delivered after the lease ended');
+      onOutcome?.('delivered');
       return;
     }
     const next = backoff.nextAttemptAt(delivery, now, result.failure);
     if (!(await outbox.fail(delivery.id, workerId, now, result.error, next))) {
       logger.warn({ delivery: delivery.id, site: delivery.site }, 'attempt failed after the lease ended');
     } else if (next === null) {
+      onOutcome?.('failed');
       giveUp(delivery, now, result.error);
     } else {
+      onOutcome?.('retry');
       logger.info({ delivery: delivery.id, site: delivery.site, attempts: delivery.attempts, error: result.error, nextAttemptAt: next }, 'back-channel logout will be retried');
     }
   }

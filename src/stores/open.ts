@@ -14,7 +14,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../log/logger';
-import type { AdminTokenStore, AuditLog, HealthCheck, MagicLinkStore, Outbox, ReplayStore, SessionStore, UserStore } from '../ports';
+import type { AdminTokenStore, AuditLog, MagicLinkStore, Outbox, ProjectionStore, ReadinessCheck, ReplayStore, SessionStore, UserStore } from '../ports';
 import { MemoryReplayStore } from './memory/replay-store';
 import { MemorySessionStore } from './memory/session-store';
 import { PostgresAdminTokenStore } from './postgres/admin-token-store';
@@ -23,7 +23,8 @@ import { createPool } from './postgres/database';
 import { PostgresOutbox } from './postgres/outbox';
 import { PostgresUserStore } from './postgres/user-store';
 import type { RateLimitBackend } from './rate-limit/limiters';
-import { closeRedisClient, createRedisClient } from './redis/client';
+import { closeRedisClient, createRedisClient, logConnectionState } from './redis/client';
+import { RedisProjectionStore } from './redis/projection-store';
 import { RedisReplayStore } from './redis/replay-store';
 import { RedisSessionStore } from './redis/session-store';
 import { SqliteAdminTokenStore } from './sqlite/admin-token-store';
@@ -45,8 +46,13 @@ export interface OpenedStores {
   audit: AuditLog;
   adminTokens: AdminTokenStore;
   rateLimits: RateLimitBackend;
-  /** Every backing store the readiness check must reach. */
-  readiness: HealthCheck[];
+  /** Session projections for sites with `projection`: Redis only (the configuration refuses them elsewhere). */
+  projections: ProjectionStore | null;
+  /**
+   * Every store the readiness check must reach, by role: each is pinged even when two share one
+   * database (SQLite), so `/readyz` names every role that is down.
+   */
+  readiness: ReadinessCheck[];
   close(): Promise<void>;
 }
 
@@ -77,6 +83,7 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
   let sessions: SessionStore;
   let replay: ReplayStore;
   let rateLimits: RateLimitBackend;
+  let projections: ProjectionStore | null = null;
   if (kind === 'sqlite') {
     const path = config.store.url.slice('sqlite:'.length) || defaultSqlitePath;
     const db = sqliteAt(path);
@@ -92,11 +99,13 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
     rateLimits = { kind: 'memory' };
   } else {
     const redis = createRedisClient(config.store.url);
+    logConnectionState(redis, logger);
     closers.push(() => closeRedisClient(redis));
     const prefix = config.store.keyPrefix;
     sessions = new RedisSessionStore(redis, { clock, prefix });
     replay = new RedisReplayStore(redis, { clock, prefix });
     rateLimits = { kind: 'redis', client: redis, prefix };
+    projections = new RedisProjectionStore(redis, { clock, prefix });
     logger.info({ store: 'redis' }, 'session store opened');
   }
 
@@ -104,7 +113,6 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
   let outbox: Outbox;
   let audit: AuditLog;
   let adminTokens: AdminTokenStore;
-  const readiness: HealthCheck[] = [sessions];
   if (config.database.url !== null) {
     const pool = createPool(config.database.url);
     closers.push(() => pool.end());
@@ -112,7 +120,6 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
     outbox = await PostgresOutbox.open(pool, { clock });
     audit = await PostgresAuditLog.open(pool, { clock });
     adminTokens = await PostgresAdminTokenStore.open(pool, { clock });
-    readiness.push(users);
     logger.info({ database: 'postgres' }, 'user database opened');
   } else {
     const db = sqliteAt(kind === 'memory' ? ':memory:' : kind === 'sqlite' ? config.store.url.slice('sqlite:'.length) || defaultSqlitePath : defaultSqlitePath);
@@ -120,8 +127,13 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
     outbox = new SqliteOutbox(db, { clock });
     audit = new SqliteAuditLog(db, { clock });
     adminTokens = new SqliteAdminTokenStore(db, { clock });
-    if (kind !== 'sqlite') readiness.push(users);
   }
+  const readiness: ReadinessCheck[] = [
+    { store: 'sessions', ping: () => sessions.ping() },
+    { store: 'replay', ping: () => replay.ping() },
+    { store: 'users', ping: () => users.ping() },
+    { store: 'outbox', ping: () => outbox.ping() },
+  ];
 
   return {
     kind,
@@ -132,8 +144,11 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
     audit,
     adminTokens,
     rateLimits,
+    projections,
     readiness,
     close: async () => {
+      // The audit log first: its pending appends must reach the database before that closes.
+      await audit.close();
       for (const close of closers.reverse()) await close();
     },
   };

@@ -33,6 +33,8 @@ function problemsOf(load: () => unknown): string[] {
 }
 
 const sites = (list: unknown[]): Record<string, string> => ({ TESSERA_SITES: JSON.stringify(list) });
+/** Projections need a Redis session store. */
+const redisStore = { TESSERA_STORE: 'redis://redis.internal:6379' };
 
 /** Production refuses the file mail transport while magic links are on. */
 const smtpMail = { TESSERA_MAIL_TRANSPORT: 'smtp', TESSERA_SMTP_HOST: 'smtp.example.com' };
@@ -73,6 +75,8 @@ describe('loadConfig defaults', () => {
       sites: [],
       admin: { reauthSeconds: 600, notifyOnRevoke: false, auditRetentionDays: 365 },
       log: { level: 'info' },
+      metrics: { listen: null },
+      outbox: { pollIntervalMs: 500 },
       limits: { maxBodyBytes: 65536 },
     });
     expect(warnings).toEqual([]);
@@ -81,11 +85,14 @@ describe('loadConfig defaults', () => {
 
   it('fills per-site defaults and normalises origins', () => {
     const { config } = loadConfig({
-      env: sites([
-        { origin: 'https://WWW.Example.org:443/' },
-        { origin: 'https://shop.example.net', projection: { format: 'php_serialize' } },
-        { origin: 'https://app.example.com', projection: { format: 'json', ttlSeconds: 60 }, credentialHash: 'AB'.repeat(32) },
-      ]),
+      env: {
+        TESSERA_STORE: 'redis://redis.internal:6379',
+        ...sites([
+          { origin: 'https://WWW.Example.org:443/' },
+          { origin: 'https://shop.example.net', projection: { format: 'php_serialize' } },
+          { origin: 'https://app.example.com', projection: { format: 'json', ttlSeconds: 60 }, credentialHash: 'AB'.repeat(32) },
+        ]),
+      },
     });
     const [org, shop, app] = config.sites;
     expect(org).toEqual({
@@ -287,10 +294,29 @@ describe('loadConfig validation', () => {
 
   it('keeps projections within the claims allowed for the site', () => {
     const projection = { format: 'json', fields: ['sub', 'email'] };
-    expect(problemsOf(() => loadConfig({ env: sites([{ origin: 'https://a.example.com', projection }]) }))).toEqual([
+    expect(problemsOf(() => loadConfig({ env: { ...redisStore, ...sites([{ origin: 'https://a.example.com', projection }]) } }))).toEqual([
       'sites[0].projection.fields: "email" is an identity claim not allowed in claims (TESSERA_SITES)',
     ]);
-    expect(loadConfig({ env: sites([{ origin: 'https://a.example.com', claims: ['email'], projection }]) }).config.sites[0]?.projection?.fields).toEqual(['sub', 'email']);
+    expect(loadConfig({ env: { ...redisStore, ...sites([{ origin: 'https://a.example.com', claims: ['email'], projection }]) } }).config.sites[0]?.projection?.fields).toEqual(['sub', 'email']);
+  });
+
+  it('knows every projection field by name, once each, and no other', () => {
+    const all = ['sub', 'user_id', 'sid', 'tessera_sid', 'email', 'name', 'roles', 'created_at', 'expires_at'];
+    const site = (fields: unknown) => ({ ...redisStore, ...sites([{ origin: 'https://a.example.com', claims: ['email', 'name', 'roles'], projection: { format: 'php', fields } }]) });
+    expect(loadConfig({ env: site(all) }).config.sites[0]?.projection?.fields).toEqual(all);
+    expect(problemsOf(() => loadConfig({ env: site(['user_id', 'password']) }))).toEqual([`sites[0].projection.fields[1]: must be one of ${all.join(', ')} (TESSERA_SITES)`]);
+    expect(problemsOf(() => loadConfig({ env: site(['user_id', 'email', 'user_id']) }))).toEqual(['sites[0].projection.fields: must not list a field twice (TESSERA_SITES)']);
+    expect(problemsOf(() => loadConfig({ env: site([]) }))).toEqual(['sites[0].projection.fields: must name at least one field (TESSERA_SITES)']);
+  });
+
+  it('refuses projections unless sessions live in Redis, which the application reads', () => {
+    const projected = sites([{ origin: 'https://a.example.com' }, { origin: 'https://b.example.com', projection: { format: 'php_serialize' } }]);
+    const problem = 'sites[1].projection: needs a Redis store (store.url redis://…, rediss://, redis+sentinel:// or redis+cluster://): the application reads its projection from Redis (TESSERA_SITES)';
+    expect(problemsOf(() => loadConfig({ env: projected }))).toEqual([problem]);
+    expect(problemsOf(() => loadConfig({ env: { ...projected, TESSERA_STORE: 'memory:' } }))).toEqual([problem]);
+    for (const url of ['redis://r:6379', 'rediss://r:6380', 'redis+sentinel://s:26379/main', 'redis+cluster://a:6379,b:6379']) {
+      expect(loadConfig({ env: { ...projected, TESSERA_STORE: url } }).config.sites[1]?.projection?.format).toBe('php_serialize');
+    }
   });
 
   it('checks timeouts against each other and cookie lifetimes against them', () => {

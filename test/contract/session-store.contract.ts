@@ -271,6 +271,14 @@ export function sessionStoreContract(name: string, factory: () => Promise<Sessio
         expect(sids(await store.listByUser('user-2'))).toEqual(['sid-other']);
         expect(await store.listByUser('user-nobody')).toEqual([]);
       });
+
+      it('lists the same with a record of the user the caller just read (the current session)', async () => {
+        await store.create(makeSession(t0 - 300, { sid: 'sid-1' }));
+        await store.create(makeSession(t0 - 100, { sid: 'sid-2' }));
+        await store.linkSite('sid-2', makeLink('https://www.example.org', t0 - 50));
+        const current = (await store.get('sid-2'))!;
+        expect(await store.listByUser('user-1', current)).toEqual(await store.listByUser('user-1'));
+      });
     });
 
     describe('list', () => {

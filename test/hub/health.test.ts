@@ -1,18 +1,26 @@
-import type { HealthCheck } from '../../src/ports';
+import { TesseraError } from '../../src/core/errors';
+import type { ReadinessCheck } from '../../src/ports';
 import { startTestHub, type TestHub } from '../support/hub';
 
 describe('GET /healthz and /readyz', () => {
   let hub: TestHub;
   let storeUp = true;
-  const flakyStore: HealthCheck = {
+  let outboxUp = true;
+  const flakyStore: ReadinessCheck = {
+    store: 'sessions',
     ping: async () => {
-      if (!storeUp) throw new Error('connection refused');
+      if (!storeUp) throw new TesseraError('ERR_STORE_UNAVAILABLE', 'session store unavailable', { cause: new Error('connect ECONNREFUSED redis://:hunter2@10.0.0.9:6379') });
     },
-    close: async () => undefined,
+  };
+  const flakyOutbox: ReadinessCheck = {
+    store: 'outbox',
+    ping: async () => {
+      if (!outboxUp) throw new Error('SQLITE_IOERR');
+    },
   };
 
   beforeAll(async () => {
-    hub = await startTestHub({ readiness: [flakyStore] });
+    hub = await startTestHub({ readiness: [flakyStore, { store: 'users', ping: async () => undefined }, flakyOutbox] });
   });
   afterAll(() => hub.close());
 
@@ -23,15 +31,29 @@ describe('GET /healthz and /readyz', () => {
     expect(await res.json()).toEqual({ status: 'ok' });
   });
 
-  it('readyz answers 200 when every store answers and 503 when one does not', async () => {
+  it('readyz answers 200 when every store answers, 503 naming the stores that do not, and recovers', async () => {
     storeUp = true;
     const up = await fetch(`${hub.url}/readyz`);
     expect(up.status).toBe(200);
+    expect(await up.json()).toEqual({ status: 'ready' });
+
     storeUp = false;
     const down = await fetch(`${hub.url}/readyz`);
     expect(down.status).toBe(503);
-    expect(await down.json()).toEqual({ status: 'unavailable', code: 'ERR_STORE_UNAVAILABLE' });
+    const text = await down.text();
+    expect(JSON.parse(text)).toEqual({ status: 'unavailable', code: 'ERR_STORE_UNAVAILABLE', failed: ['sessions'] });
+    // The driver's message (hosts, credentials in a URL) stays out of the answer.
+    expect(text).not.toMatch(/hunter2|10\.0\.0\.9|ECONNREFUSED/);
     expect(down.headers.get('cache-control')).toBe('no-store');
+
+    outboxUp = false;
+    const both = await fetch(`${hub.url}/readyz`);
+    expect(await both.json()).toMatchObject({ failed: ['sessions', 'outbox'] });
+
+    storeUp = true;
+    outboxUp = true;
+    const again = await fetch(`${hub.url}/readyz`);
+    expect(again.status).toBe(200);
   });
 });
 

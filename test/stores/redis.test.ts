@@ -120,6 +120,7 @@ describeWithRedis('Redis stores', () => {
       expect(await redis.hget(keys.session('sid-1'), 'idleExpiresAt')).toBe(String(t0 + 1800));
       expect(await redis.hget(keys.session('sid-1'), 'userId')).toBe('user-1');
       expect(JSON.parse((await redis.hget(keys.sites('sid-1'), 'https://www.example.org')) ?? 'null')).toEqual({
+        v: 1,
         linkedAt: t0,
         src: 'login.example.com',
         secretHash: null,
@@ -177,6 +178,22 @@ describeWithRedis('Redis stores', () => {
       expect((await sessions.listByUser('user-1')).map((r) => r.sid)).toEqual(['sid-live']);
       expect(await redis.zrange(keys.allSessions(), 0, -1)).toEqual([fresh, indexMember(t0, 'sid-live')].sort());
       expect(await redis.zrange(keys.userSessions('user-1'), 0, -1)).toEqual([fresh, indexMember(t0, 'sid-live')].sort());
+    });
+
+    it('listByUser lists a known record as given instead of reading it again', async () => {
+      await sessions.create(makeSession(t0 - 100, { sid: 'sid-1' }));
+      await sessions.create(makeSession(t0, { sid: 'sid-2' }));
+      const current = (await sessions.get('sid-2'))!;
+      const hgetall = jest.spyOn(redis, 'hgetall');
+      try {
+        const listed = await sessions.listByUser('user-1', current);
+        expect(listed.map((r) => r.sid)).toEqual(['sid-2', 'sid-1']);
+        expect(listed[0]).toBe(current);
+        // Only sid-1's record and links were read.
+        expect(hgetall.mock.calls.map(([key]) => key)).toEqual([keys.session('sid-1'), keys.sites('sid-1')]);
+      } finally {
+        hgetall.mockRestore();
+      }
     });
 
     it('purgeExpired prunes index entries of sessions Redis expired', async () => {

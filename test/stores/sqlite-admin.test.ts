@@ -82,6 +82,29 @@ describe('SQLite audit log and admin tokens', () => {
     db.close();
   });
 
+  it('writes events appended together in call order, visible to a read made before they settle', async () => {
+    const db = openDatabase(':memory:');
+    const audit = new SqliteAuditLog(db, { clock: new FrozenClock(contractStart) });
+    const appending = ['login.success', 'logout', 'session.revoked'].map((type) => audit.append({ type: type as 'logout', actor: 'cli' }));
+    // Not awaited yet: a read still sees every append made before it.
+    const listed = (await audit.query({}, { limit: 10 })).items;
+    const appended = await Promise.all(appending);
+    expect(appended.map((event) => event.type)).toEqual(['login.success', 'logout', 'session.revoked']);
+    expect(appended.map((event) => event.id)).toEqual([appended[0]!.id, appended[0]!.id + 1, appended[0]!.id + 2]);
+    expect(listed).toEqual([...appended].reverse());
+    db.close();
+  });
+
+  it('fails only the event the database refuses when events are written together', async () => {
+    const db = openDatabase(':memory:');
+    const audit = new SqliteAuditLog(db, { clock: new FrozenClock(contractStart) });
+    db.exec("CREATE TRIGGER refuse_one BEFORE INSERT ON audit_log WHEN NEW.actor = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+    const results = await Promise.allSettled(['cli', 'refused', 'admin'].map((actor) => audit.append({ type: 'logout', actor })));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await audit.query({}, { limit: 10 })).items.map((event) => event.actor)).toEqual(['admin', 'cli']);
+    db.close();
+  });
+
   it('reports a closed database as ERR_STORE_UNAVAILABLE with the driver error as cause', async () => {
     const db = openDatabase(':memory:');
     const audit = new SqliteAuditLog(db, { clock: new FrozenClock(contractStart) });

@@ -25,14 +25,16 @@ export interface HubProcess {
  * Starts one hub process and resolves once it logged "hub listening". `env` is added to a clean
  * base (no TESSERA_* from the test's own environment leaks in); `TESSERA_PORT` defaults to 0 (a
  * free port, read back from the log line). Rejects with the process's output when it exits or
- * takes longer than `timeoutMs` to listen.
+ * takes longer than `timeoutMs` to listen. `options.cwd` is the process's working directory.
  */
-export async function startHubProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<HubProcess> {
+export async function startHubProcess(env: Record<string, string>, timeoutMs = 20_000, options: { cwd?: string } = {}): Promise<HubProcess> {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first (npm test does it in pretest)`);
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TESSERA_'))) as Record<string, string>;
   const child = spawn(process.execPath, [cliPath, 'serve'], {
     env: { ...base, TESSERA_HOST: '127.0.0.1', TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Relative paths of the configuration (the default `data/tessera.db`) resolve here.
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   const logs: Record<string, unknown>[] = [];
   let output = '';

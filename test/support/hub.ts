@@ -17,6 +17,7 @@ import { createHubEvents } from '../../src/hub/events';
 import type { HubDeps } from '../../src/hub/deps';
 import { silentLogger } from '../../src/log/logger';
 import { createMailer } from '../../src/mail/mailer';
+import { createHubMetrics } from '../../src/metrics/hub-metrics';
 import { MemoryKeyStore } from '../../src/stores/memory/key-store';
 import { MemoryReplayStore } from '../../src/stores/memory/replay-store';
 import { MemorySessionStore } from '../../src/stores/memory/session-store';
@@ -57,6 +58,7 @@ export async function startTestHub(overrides: Partial<HubDeps> & { clock?: Froze
     }));
   const db = openDatabase(':memory:');
   const mailDir = mkdtempSync(join(tmpdir(), 'tessera-mail-'));
+  const outbox = overrides.outbox ?? new SqliteOutbox(db, { clock });
   const deps: HubDeps = {
     config,
     clock,
@@ -72,13 +74,15 @@ export async function startTestHub(overrides: Partial<HubDeps> & { clock?: Froze
       perRecipient: createRateLimiter({ kind: 'memory' }, { name: 'login-link', points: config.login.linkLimit, durationSeconds: config.login.linkWindowSeconds }),
     },
     events: createHubEvents({ webhookUrl: config.handoff.webhookUrl, logger }),
-    outbox: new SqliteOutbox(db, { clock }),
+    outbox,
     audit: new SqliteAuditLog(db, { clock }),
     adminTokens: new SqliteAdminTokenStore(db, { clock }),
     // No worker: deliveries stay pending in the outbox, where a test can look at them or run a
     // worker of its own.
     deliveries: { kick: () => undefined },
-    readiness: [sessions],
+    readiness: [{ store: 'sessions', ping: () => sessions.ping() }],
+    // Without process metrics: suites start many hubs in one process.
+    metrics: createHubMetrics({ outbox, keyring, clock, logger, processMetrics: false }),
     ...overrides,
   };
   const server = http.createServer(createHub(deps).callback());

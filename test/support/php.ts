@@ -9,10 +9,7 @@ export const phpBinary = process.env.TESSERA_TEST_PHP ?? '/usr/bin/php';
 const havePhp = existsSync(phpBinary);
 const inCi = process.env.CI === 'true';
 
-/**
- * `describe` when PHP can run (or must: CI), `describe.skip` with one line otherwise. In CI a
- * missing interpreter makes the suite's first `spawn` fail, so the suite fails rather than skips.
- */
+/** `describe` when PHP can run (or must: CI), `describe.skip` with one line otherwise. */
 export function describeWithPhp(suite: string): jest.Describe {
   if (!havePhp && !inCi) {
     process.stderr.write(`SKIPPED: ${suite} — no PHP at ${phpBinary} (apt-get install php-cli, or set TESSERA_TEST_PHP)\n`);

@@ -4,9 +4,9 @@
  * type. `jsonwebtoken` does not require `exp`, check a future `iat` or cap the lifetime, so
  * these are ours (SECURITY.md "Tokens").
  */
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock';
 import { TesseraError } from '../errors';
+import { RandomPool } from '../random-pool';
 import type { TokenCodes } from './rejection-codes';
 
 /** 128 random bits in base64url: the shape of every jti and sid the hub issues. */
@@ -141,20 +141,14 @@ export function checkTimes(payload: Record<string, unknown>, rules: TimeRules, c
 
 const JTI_BYTES = 16;
 /** Random bytes for jtis, fetched 256 jtis at a time: a randomBytes call per token cost 2 % of a mint (bench/). */
-let jtiPool = Buffer.alloc(0);
-let jtiOffset = 0;
+const jtiPool = new RandomPool(JTI_BYTES * 256);
 
 /**
  * A fresh jti: 128 bits from crypto.randomBytes, base64url. Each pool byte is used once; a jti
  * is public (it travels in the token), so bytes drawn ahead of time reveal nothing.
  */
 export function newJti(): string {
-  if (jtiOffset + JTI_BYTES > jtiPool.length) {
-    jtiPool = randomBytes(JTI_BYTES * 256);
-    jtiOffset = 0;
-  }
-  jtiOffset += JTI_BYTES;
-  return jtiPool.toString('base64url', jtiOffset - JTI_BYTES, jtiOffset);
+  return jtiPool.take(JTI_BYTES, 'base64url');
 }
 
 /** `jti` is required and has the shape of the hub's 128-bit random ids. */

@@ -31,6 +31,7 @@ export async function completeLogin(
   // successful sign-in into an error page that still carries the new cookie.
   await deps.users.recordLogin(user.id, nowSeconds(deps.clock)).catch((err: unknown) => ctx.state.log.warn({ err: (err as Error).message, userId: user.id }, 'last-login time not recorded'));
   ctx.state.log.info({ event: 'login', result: 'success', method: options.method, userId: user.id, sid: record.sid }, 'login succeeded');
+  deps.metrics.countLogin(options.method, 'success');
   recordAudit(deps.audit, ctx.state.log, { type: 'login.success', actor: `user:${user.id}`, userId: user.id, sid: record.sid, ip: ctx.ip || null, details: { method: options.method } });
   if (deps.config.login.notifyNewSignIn) {
     const message = newSignInMessage({ to: user.email, device: describeDevice(record.userAgent), ip: record.ip ?? 'unknown', at: new Date(deps.clock.now()) });
@@ -39,7 +40,7 @@ export async function completeLogin(
   }
   const registry = siteRegistry(deps.config);
   const returnTo = registry.safeReturnTo(options.returnTo, `${deps.config.publicUrl}/account`);
-  const beacons = mintBeacons(deps, sitesLacking(deps, record), { record, user }, registry.hubHostName);
+  const beacons = await mintBeacons(deps, sitesLacking(deps, record), { record, user }, registry.hubHostName);
   if (beacons.length === 0) {
     ctx.status = 303;
     ctx.redirect(returnTo);

@@ -13,22 +13,46 @@ declare module 'koa' {
   }
 }
 
-async function readLimited(ctx: Context, limit: number): Promise<string> {
-  const declared = Number(ctx.get('Content-Length') || '0');
-  if (declared > limit) throw new TesseraError('ERR_PAYLOAD_TOO_LARGE', 'Request body too large');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      // Stop reading and let Node close the connection after the 413 is sent; destroying the
-      // socket here would lose the answer.
-      ctx.set('Connection', 'close');
-      throw new TesseraError('ERR_PAYLOAD_TOO_LARGE', 'Request body too large');
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * The body as text, refused with 413 once it passes `limit` — at once when Content-Length says
+ * so. Nothing past the limit is kept: the rest is discarded, and for no longer than the hub's
+ * lingering close allows (src/hub/unread-bodies.ts). Listeners rather than `for await`, whose
+ * early exit destroys the request and its socket, often before the 413 is written.
+ */
+function readLimited(ctx: Context, limit: number): Promise<string> {
+  const tooLarge = () => new TesseraError('ERR_PAYLOAD_TOO_LARGE', 'Request body too large');
+  if (Number(ctx.get('Content-Length') || '0') > limit) return Promise.reject(tooLarge());
+  const req = ctx.req;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      // Still flowing, with no listener: what else arrives is dropped as it comes.
+      stop();
+      reject(tooLarge());
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }
 
 /** Parses urlencoded forms and JSON bodies of at most `limit` bytes into `ctx.request.body`. */

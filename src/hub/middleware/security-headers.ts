@@ -6,13 +6,18 @@
 import type { Middleware } from 'koa';
 
 export function securityHeaders(options: { https: boolean }): Middleware {
+  // Fixed for the hub's lifetime: the list is built once and handed to Node as it is, without
+  // Koa's per-call coercion (these run on every hub request).
+  const headers: [string, string][] = [
+    ['X-Content-Type-Options', 'nosniff'],
+    ['Referrer-Policy', 'no-referrer'],
+    ['X-Frame-Options', 'DENY'],
+    ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"],
+    ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ];
+  if (options.https) headers.push(['Strict-Transport-Security', 'max-age=31536000; includeSubDomains']);
   return async function setSecurityHeaders(ctx, next) {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
-    if (options.https) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    for (const [name, value] of headers) ctx.res.setHeader(name, value);
     await next();
   };
 }

@@ -39,6 +39,7 @@ import {
 import type { SessionRecord, UserRecord } from '../../ports';
 import { clearCookie, setCookie, type CookieAttributes } from '../cookies';
 import type { HubDeps } from '../deps';
+import { deleteProjectionsBestEffort, projectionKeys, refreshProjections } from '../projection/projections';
 import { revokeSession, type RevokeReason } from '../revocation/revoke';
 
 export const sessionCookieName = '__Host-tessera';
@@ -138,6 +139,25 @@ export function hubSession(deps: HubDeps): Middleware {
     for (const old of live.slice(max - 1)) await revokeSession(deps, old.sid, 'session-limit', 'system');
   }
 
+  /**
+   * The limit checked again once the new session is stored. {@link enforceSessionLimit} counts
+   * and then the login stores: sign-ins racing on a store with real I/O all pass the count
+   * together, and only a count taken after storing sees them. Each sign-in that finds the user
+   * over the limit then gives way: `refuse` ends its own new session; `end-oldest` ends every
+   * session beyond the newest `max`, its own included when it is among them. Either way no more
+   * than `max` sessions outlive the race (a later count sees every earlier one), at the price of
+   * refusing more sign-ins than strictly needed when many land in the same instant.
+   */
+  async function settleSessionLimit(userId: string, newSid: string): Promise<void> {
+    const max = config.sessions.maxPerUser;
+    if (max === null) return;
+    const live = await sessions.listByUser(userId);
+    if (live.length <= max) return;
+    const ending = config.sessions.onLimit === 'refuse' ? [newSid] : live.slice(max).map((s) => s.sid);
+    for (const sid of ending) await revokeSession(deps, sid, 'session-limit', 'system');
+    if (ending.includes(newSid)) throw new TesseraError('ERR_SESSION_LIMIT', 'You are signed in on too many devices. Sign out elsewhere first.');
+  }
+
   return async function loadHubSession(ctx, next) {
     const now = nowSeconds(clock);
     let record: SessionRecord | null = null;
@@ -171,6 +191,8 @@ export function hubSession(deps: HubDeps): Middleware {
       if (due !== null) {
         if (await sessions.touch(record.sid, due.lastSeenAt, due.idleExpiresAt)) {
           record = { ...record, ...due };
+          // The session's projections on hub-as-receiver sites follow its idle expiry.
+          await refreshProjections(deps, record, user);
         } else {
           // Revoked between the read and the touch: this request is already signed out.
           clearCookie(ctx, sessionCookieName, hubCookie);
@@ -205,9 +227,16 @@ export function hubSession(deps: HubDeps): Middleware {
         // session ends, so the sites that held it hear of it (back-channel) and keep no session
         // of the previous identity.
         let rotated = false;
-        if (record !== null && record.userId === null) rotated = await sessions.rotate(record.sid, created.record);
-        else if (record !== null) await revokeSession(deps, record.sid, 'session-replaced', 'system');
+        if (record !== null && record.userId === null) {
+          rotated = await sessions.rotate(record.sid, created.record);
+          // The anonymous session's links died with it; the projections they named go too.
+          if (rotated) await deleteProjectionsBestEffort(deps, projectionKeys([record]));
+        } else if (record !== null) await revokeSession(deps, record.sid, 'session-replaced', 'system');
         if (!rotated) await sessions.create(created.record);
+        // The previous session is gone (rotated or ended), whatever the limit decides now.
+        record = null;
+        secret = null;
+        await settleSessionLimit(loginUser.id, created.record.sid);
         record = created.record;
         secret = created.secret;
         user = loginUser;

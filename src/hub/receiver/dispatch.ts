@@ -18,6 +18,7 @@ import { RECEIVER_HEADERS, parseReceiverPath } from '../../core/receiver/receive
 import type { HubDeps } from '../deps';
 import { siteRegistry } from '../handoff/sites';
 import { parseBody } from '../middleware/body';
+import { isProjected, projectionStore } from '../projection/projections';
 import { acceptRoute } from './routes/accept';
 import { beaconRoute } from './routes/beacon';
 import { loaderRoute } from './routes/loader';
@@ -33,6 +34,8 @@ function allowOnly(ctx: Context, methods: readonly string[]): void {
 
 export function siteReceiver(deps: HubDeps): Middleware {
   const registry = siteRegistry(deps.config);
+  // Fail at start-up, not at the first handoff, when a projected site has nowhere to project.
+  if (registry.all().some(isProjected)) projectionStore(deps);
   const readBody = parseBody(deps.config.limits.maxBodyBytes);
   const beacon = beaconRoute(deps);
   const accept = acceptRoute(deps);

@@ -5,7 +5,9 @@
  *
  * Order matters. First one outbox delivery per SDK site that holds the session, durably: a
  * failure there fails the request with the session still live, so nothing is lost and a retry
- * works. Then the store forgets the session and its site links in one operation: from then on
+ * works. Then its projections are deleted (the application's own session under the site cookie
+ * value; a failure likewise stops here with the session live). Then the store forgets the
+ * session and its site links in one operation: from then on
  * the hub, every hub-as-receiver site and every projection refuse it, and a handoff token still
  * in flight finds `unknown-session`. Then the worker is kicked (a crash before that only delays
  * the back-channel logout until the next poll of any hub sharing the outbox), and the event is
@@ -14,8 +16,10 @@
 import { recordAudit } from '../audit/record';
 import type { Site } from '../../config/schema';
 import type { NewDelivery, SessionRecord } from '../../ports';
+import type { HubMetrics } from '../../metrics/hub-metrics';
 import type { HubDeps } from '../deps';
 import { siteRegistry } from '../handoff/sites';
+import { deleteProjections, deleteProjectionsBestEffort, projectionKeys } from '../projection/projections';
 
 /** Why a session ended; stored as the audit event's `reason` and the delivery's `reason`. */
 export type RevokeReason =
@@ -31,9 +35,13 @@ export type RevokeReason =
 
 /**
  * What revocation needs. `deliveries` is the outbox worker of this process; without one (the
- * CLI) deliveries wait for the next poll of a hub's worker.
+ * CLI) deliveries wait for the next poll of a hub's worker. `metrics`, the hub's, counts each
+ * ended session (the CLI has none to export).
  */
-export type RevocationDeps = Pick<HubDeps, 'sessions' | 'outbox' | 'audit' | 'config' | 'clock' | 'logger'> & { deliveries?: { kick(): void } };
+export type RevocationDeps = Pick<HubDeps, 'sessions' | 'outbox' | 'audit' | 'config' | 'clock' | 'logger' | 'projections'> & {
+  deliveries?: { kick(): void };
+  metrics?: Pick<HubMetrics, 'countRevocation'>;
+};
 
 /** One pending back-channel logout per site of `ended` that has a `backchannelLogoutUri`. */
 function deliveriesFor(deps: RevocationDeps, ended: SessionRecord, reason: RevokeReason): NewDelivery[] {
@@ -61,10 +69,22 @@ async function queueDeliveries(deps: RevocationDeps, ending: SessionRecord[], re
   return true;
 }
 
+/**
+ * Projections of site links that appeared between the read and the removal (a handoff accepted
+ * meanwhile). The ones read before were deleted before the removal, like the deliveries were
+ * queued: a failure then stops the revocation with the session still live. These come too late
+ * for that, so a failure is only logged; the purge ends them at their expiry.
+ */
+async function deleteLateProjections(deps: RevocationDeps, ended: SessionRecord[], read: SessionRecord[]): Promise<void> {
+  const deleted = new Set(projectionKeys(read));
+  await deleteProjectionsBestEffort(deps, projectionKeys(ended).filter((key) => !deleted.has(key)));
+}
+
 /** After the store removed them: wake the worker, then log and audit (best effort: it is done). */
 function announce(deps: RevocationDeps, ended: SessionRecord[], queued: boolean, reason: RevokeReason, actor: string): void {
   if (queued) deps.deliveries?.kick();
   for (const record of ended) {
+    deps.metrics?.countRevocation(reason);
     deps.logger.info({ event: 'session.revoked', sid: record.sid, userId: record.userId, reason, actor, sites: record.sites.length }, 'session ended');
     recordAudit(deps.audit, deps.logger, { type: 'session.revoked', actor, userId: record.userId, sid: record.sid, reason, details: { sites: record.sites.length } });
   }
@@ -83,8 +103,10 @@ export async function revokeSession(deps: RevocationDeps, sid: string, reason: R
   const live = await deps.sessions.get(sid);
   if (live === null) return null;
   const queued = await queueDeliveries(deps, [live], reason);
+  await deleteProjections(deps, projectionKeys([live]));
   const ended = await deps.sessions.revoke(sid);
   if (ended === null) return null;
+  await deleteLateProjections(deps, [ended], [live]);
   announce(deps, [ended], queued, reason, actor);
   return ended;
 }
@@ -105,6 +127,7 @@ export async function revokeUserSessions(
 ): Promise<SessionRecord[]> {
   const ending = (await deps.sessions.listByUser(userId)).filter((live) => live.sid !== options.exceptSid);
   const queued = await queueDeliveries(deps, ending, reason);
+  await deleteProjections(deps, projectionKeys(ending));
   let ended: SessionRecord[];
   if (options.exceptSid === undefined) {
     ended = await deps.sessions.revokeUser(userId);
@@ -115,6 +138,7 @@ export async function revokeUserSessions(
       if (removed !== null) ended.push(removed);
     }
   }
+  await deleteLateProjections(deps, ended, ending);
   announce(deps, ended, queued, reason, actor);
   return ended;
 }

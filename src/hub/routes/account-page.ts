@@ -14,7 +14,8 @@ export const accountPage: RouteFactory = (deps) => ({
     requireSignedIn,
     async function showAccount(ctx: Context) {
       const user = ctx.state.session.user!;
-      const sessions = await deps.sessions.listByUser(user.id);
+      // This request's own session was read a moment ago by hubSession: not read again.
+      const sessions = await deps.sessions.listByUser(user.id, ctx.state.sessionControl.record() ?? undefined);
       const info = ctx.query.ended === 'others' ? 'Signed out everywhere else.' : ctx.query.ended === 'one' ? 'That session is signed out.' : null;
       renderPage(ctx, { title: 'Your account', body: accountView({ user, sessions, currentSid: ctx.state.session.sid!, csrf: ctx.state.sessionControl.csrfToken(), info }) });
     },

@@ -66,6 +66,7 @@ export const loginPassword: RouteFactory = (deps) => ({
 
       if (reason !== null || user === null) {
         ctx.state.log.info({ event: 'login', result: 'failure', method: 'password', reason, code: 'ERR_LOGIN_FAILED' }, 'login failed');
+        deps.metrics.countLogin('password', 'failure');
         recordAudit(deps.audit, ctx.state.log, { type: 'login.failure', userId: user?.id ?? null, ip: ctx.ip || null, reason, details: { method: 'password' } });
         user = null;
         renderPage(

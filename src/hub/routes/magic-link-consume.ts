@@ -30,6 +30,7 @@ export const magicLinkConsume: RouteFactory = (deps) => ({
       const user = grant === null ? null : await deps.users.findById(grant.userId);
       if (grant === null || user === null || user.disabled) {
         ctx.state.log.info({ event: 'login', result: 'failure', method: 'magic-link', code: 'ERR_MAGIC_LINK_INVALID' }, 'magic link refused');
+        deps.metrics.countLogin('magic-link', 'failure');
         recordAudit(deps.audit, ctx.state.log, { type: 'login.failure', userId: user?.id ?? null, ip: ctx.ip || null, reason: 'ERR_MAGIC_LINK_INVALID', details: { method: 'magic-link' } });
         renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);
         return;

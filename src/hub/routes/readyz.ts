@@ -1,6 +1,10 @@
 /**
  * `GET /readyz`: every backing store answers. 503 otherwise, so a load balancer stops sending
- * traffic to an instance that would have to refuse it (SECURITY.md "Resilience": fail closed).
+ * traffic to an instance that would have to refuse it (SECURITY.md "Resilience": fail closed),
+ * and sends it again by itself once the stores answer: nothing is cached between calls.
+ *
+ * The answer names the stores by role (`{"failed": ["sessions", "replay"]}`), which tells an
+ * operator where to look; the driver's error, which may name hosts, goes to the log only.
  */
 import type { Context } from 'koa';
 import type { RouteFactory } from '../route';
@@ -16,18 +20,26 @@ export const readyz: RouteFactory = ({ readiness, logger }) => ({
   middleware: [
     async function pingStores(ctx: Context) {
       ctx.set('Cache-Control', 'no-store');
-      const results = await Promise.allSettled(readiness.map((store) => withTimeout(store.ping(), pingTimeoutMs)));
-      const failed = results.filter((r) => r.status === 'rejected');
+      const results = await Promise.allSettled(readiness.map((check) => withTimeout(check.ping(), pingTimeoutMs)));
+      const failed = readiness.filter((_, i) => results[i]!.status === 'rejected').map((check) => check.store);
       if (failed.length === 0) {
         ctx.body = { status: 'ready' };
         return;
       }
-      logger.warn({ code: 'ERR_STORE_UNAVAILABLE', failed: failed.length }, 'readiness check failed');
+      const causes = results.flatMap((r) => (r.status === 'rejected' ? [describe(r.reason)] : []));
+      logger.warn({ code: 'ERR_STORE_UNAVAILABLE', failed, causes }, 'readiness check failed');
       ctx.status = 503;
-      ctx.body = { status: 'unavailable', code: 'ERR_STORE_UNAVAILABLE' };
+      ctx.body = { status: 'unavailable', code: 'ERR_STORE_UNAVAILABLE', failed };
     },
   ],
 });
+
+/** The error's code and message, or its cause's when the store wrapped it (`ERR_STORE_UNAVAILABLE`). */
+function describe(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown; cause?: { message?: unknown } };
+  const message = typeof e?.cause?.message === 'string' ? e.cause.message : typeof e?.message === 'string' ? e.message : String(err);
+  return typeof e?.code === 'string' ? `${e.code}: ${message}` : message;
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -27,7 +27,7 @@ export const siteBeacons: RouteFactory = (deps) => ({
       const record = await deps.sessions.get(sid);
       const lacking = record === null ? [] : sitesLacking(deps, record, site);
       const holder = lacking.length === 0 ? null : await holderOf(deps, record!);
-      const beacons = holder === null ? [] : mintBeacons(deps, lacking, holder, new URL(site.origin).host);
+      const beacons = holder === null ? [] : await mintBeacons(deps, lacking, holder, new URL(site.origin).host);
       ctx.set('Cache-Control', 'no-store');
       ctx.body = { beacons };
     },

@@ -3,8 +3,10 @@ import type { SessionRecord, UserRecord } from '../../ports';
 import { csrfField, notice } from './layout';
 import { html, type SafeHtml } from './html';
 
+/** `2026-11-22 20:45:00 UTC`: the ISO form's date and time, without milliseconds. */
 function when(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const iso = new Date(seconds * 1000).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 }
 
 export function accountView(m: { user: UserRecord; sessions: SessionRecord[]; currentSid: string; csrf: string; info?: string | null }): SafeHtml {
@@ -18,16 +20,18 @@ export function accountView(m: { user: UserRecord; sessions: SessionRecord[]; cu
 <table aria-labelledby="sessions-title">
 <thead><tr><th scope="col">Device</th><th scope="col">Address</th><th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col">Sites</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
 <tbody>
-${m.sessions.map(
-  (s) => html`<tr data-sid="${s.sid}">
-<td>${describeDevice(s.userAgent)}${s.sid === m.currentSid ? html` <span class="badge">this device</span>` : ''}</td>
+${m.sessions.map((s) => {
+  const device = describeDevice(s.userAgent);
+  const signedIn = when(s.createdAt);
+  return html`<tr data-sid="${s.sid}">
+<td>${device}${s.sid === m.currentSid ? html` <span class="badge">this device</span>` : ''}</td>
 <td>${s.ip ?? 'unknown'}</td>
-<td>${when(s.createdAt)}</td>
+<td>${signedIn}</td>
 <td>${when(s.lastSeenAt)}</td>
 <td>${s.sites.length === 0 ? html`<span class="muted">none yet</span>` : s.sites.map((l, i) => html`${i > 0 ? ', ' : ''}${new URL(l.site).host}`)}</td>
-<td><form method="post" action="/account/sessions/end">${csrfField(m.csrf)}<input type="hidden" name="sid" value="${s.sid}"><button type="submit" class="secondary" aria-label="Sign out ${describeDevice(s.userAgent)} signed in ${when(s.createdAt)}">Sign out</button></form></td>
-</tr>`,
-)}
+<td><form method="post" action="/account/sessions/end">${csrfField(m.csrf)}<input type="hidden" name="sid" value="${s.sid}"><button type="submit" class="secondary" aria-label="Sign out ${device} signed in ${signedIn}">Sign out</button></form></td>
+</tr>`;
+})}
 </tbody>
 </table>
 ${others > 0

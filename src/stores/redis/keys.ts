@@ -16,6 +16,9 @@
  * | `P user:<userId>:sessions`   | sorted set | index of one user's sessions                        | at its newest session's absolute |
  * |                              |            |                                                     | expiry                           |
  * | `P sessions`                 | sorted set | index of all sessions, for admin listing            | never (members pruned)           |
+ * | `P projections`              | sorted set | projection key → when it should end (`expiresAt`);  | never (members pruned)           |
+ * |                              |            | the projections themselves live under each site's   |                                  |
+ * |                              |            | own `keyPrefix` (src/stores/redis/projection-store) |                                  |
  *
  * Why this shape:
  * - Redis Cluster runs a Lua script only on keys of one hash slot. `{<sid>}` is a hash tag: the
@@ -79,6 +82,11 @@ export class RedisKeys {
 
   allSessions(): string {
     return `${this.prefix}sessions`;
+  }
+
+  /** Index of every projection the hub wrote, scored by when it should end. */
+  projections(): string {
+    return `${this.prefix}projections`;
   }
 }
 

@@ -210,10 +210,10 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  listByUser(userId: string): Promise<SessionRecord[]> {
+  listByUser(userId: string, known?: SessionRecord): Promise<SessionRecord[]> {
     return this.guard('listByUser', async (now) => {
       const records: SessionRecord[] = [];
-      for await (const record of this.walk(this.keys.userSessions(userId), '+', '-', now, userId)) records.push(record);
+      for await (const record of this.walk(this.keys.userSessions(userId), '+', '-', now, userId, known ?? null)) records.push(record);
       return records;
     });
   }
@@ -351,12 +351,19 @@ export class RedisSessionStore implements SessionStore {
    * The live sessions an index names between `max` and `min` (ZREVRANGEBYLEX bounds), in
    * listing order, a batch per round trip. Entries whose session is dead, belongs to another
    * user (`userId`, for a user index) or was created at another time are pruned on the way;
-   * entries naming no record only after the grace period (see `indexGraceSeconds`).
+   * entries naming no record only after the grace period (see `indexGraceSeconds`). `known` is
+   * used in place of reading its session (see SessionStore.listByUser).
    */
-  private async *walk(index: string, max: string, min: string, now: Now, userId: string | null): AsyncGenerator<SessionRecord> {
+  private async *walk(index: string, max: string, min: string, now: Now, userId: string | null, known: SessionRecord | null = null): AsyncGenerator<SessionRecord> {
     for (;;) {
       const members = await this.redis.zrevrangebylex(index, max, min, 'LIMIT', 0, walkBatch);
-      const records = await Promise.all(members.map((member) => this.load(parseIndexMember(member).sid)));
+      // `known` (see SessionStore.listByUser) is taken as read; it passes the same checks below.
+      const records = await Promise.all(
+        members.map((member) => {
+          const { sid } = parseIndexMember(member);
+          return sid === known?.sid ? known : this.load(sid);
+        }),
+      );
       const stale: string[] = [];
       for (const [i, member] of members.entries()) {
         const record = records[i] ?? null;
@@ -423,7 +430,7 @@ function decodeRecord(sid: string, fields: Record<string, string>, links: Record
 }
 
 function linkJson(link: SiteLink): string {
-  return JSON.stringify({ linkedAt: link.linkedAt, src: link.src, secretHash: link.secretHash, projectionKey: link.projectionKey });
+  return JSON.stringify({ v: 1, linkedAt: link.linkedAt, src: link.src, secretHash: link.secretHash, projectionKey: link.projectionKey });
 }
 
 /** A flat HGETALL reply from a script as an object. */

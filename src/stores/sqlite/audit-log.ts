@@ -6,11 +6,14 @@
  * references stay unambiguous), `at` in Unix seconds, `details` as JSON text, one index per
  * filter column with `id` (each serves its filter in listing order) and one on `at` (time ranges,
  * retention). A trigger refuses UPDATE: the log is append-only even to a hand-written statement.
+ *
+ * Appends are written in groups (see `SqliteAuditLog.append`): a beacon accept appends an event,
+ * and one transaction per event cost more than the rest of the accept together.
  */
 import type Database from 'better-sqlite3';
 import { nowSeconds, type Clock } from '../../core/clock';
 import type { AuditEvent, AuditFilter, AuditLog, NewAuditEvent, Page, PageRequest } from '../../ports';
-import { auditPageQuery, checkedTime, newAuditEntry, toAuditPage, type AuditRow, type SqlBinder } from '../audit-log-shared';
+import { auditPageQuery, checkedTime, newAuditEntry, toAuditPage, type AuditEntry, type AuditRow, type SqlBinder } from '../audit-log-shared';
 import { applyMigrations, runStatements } from './database';
 
 /** Append-only: each entry is one schema version (see `applyMigrations`). */
@@ -36,6 +39,13 @@ const migrations = [
   CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
 ] as const;
+
+/** An appended event waiting for its group's transaction. */
+interface PendingAppend {
+  entry: AuditEntry;
+  resolve: (event: AuditEvent) => void;
+  reject: (err: unknown) => void;
+}
 
 /** Positional `?` parameters; a list travels as one JSON array read back by `json_each`. */
 function sqliteBinder(values: (string | number)[]): SqlBinder {
@@ -68,8 +78,11 @@ export interface SqliteAuditLogOptions {
 export class SqliteAuditLog implements AuditLog {
   private readonly clock: Clock;
   private readonly insert: Database.Statement<[number, string, string | null, string | null, string | null, string | null, string | null, string | null, string]>;
+  private readonly insertAll: Database.Transaction<(entries: AuditEntry[]) => number[]>;
   private readonly purge: Database.Statement<[number]>;
   private readonly select1: Database.Statement;
+  /** Appended events not written yet, in order, with their callers' promises. */
+  private pending: PendingAppend[] = [];
 
   constructor(
     private readonly db: Database.Database,
@@ -78,19 +91,58 @@ export class SqliteAuditLog implements AuditLog {
     this.clock = options.clock;
     applyMigrations(db, 'audit', migrations);
     this.insert = db.prepare('INSERT INTO audit_log (at, type, actor, user_id, sid, site, ip, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertAll = db.transaction((entries: AuditEntry[]) =>
+      entries.map((entry) =>
+        Number(this.insert.run(entry.at, entry.type, entry.actor, entry.userId, entry.sid, entry.site, entry.ip, entry.reason, JSON.stringify(entry.details)).lastInsertRowid),
+      ),
+    );
     this.purge = db.prepare('DELETE FROM audit_log WHERE at < ?');
     this.select1 = db.prepare('SELECT 1');
   }
 
-  async append(event: NewAuditEvent): Promise<AuditEvent> {
-    const entry = newAuditEntry(event, nowSeconds(this.clock));
-    const { lastInsertRowid } = runStatements(this.db, () =>
-      this.insert.run(entry.at, entry.type, entry.actor, entry.userId, entry.sid, entry.site, entry.ip, entry.reason, JSON.stringify(entry.details)),
-    );
-    return { id: Number(lastInsertRowid), ...entry };
+  /**
+   * Checks the event and stamps it at once; writes it with every other event appended in the
+   * same turn of the event loop, in one transaction at the end of that turn (`setImmediate`),
+   * and resolves once it is committed. A transaction per event wrote the table and its six
+   * indexes and committed each time: about 70 µs of CPU, against about 20 µs per event in groups
+   * of tens (a hub accepting beacons appends one per accept). Ids follow the order of `append`
+   * calls, as before; reads write what is pending first, so they see every earlier append.
+   */
+  append(event: NewAuditEvent): Promise<AuditEvent> {
+    let entry: AuditEntry;
+    try {
+      entry = newAuditEntry(event, nowSeconds(this.clock));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ entry, resolve, reject }) === 1) setImmediate(() => this.writePending());
+    });
+  }
+
+  /** Writes the pending events in one transaction; one by one if that fails, so one bad event fails alone. */
+  private writePending(): void {
+    const group = this.pending;
+    if (group.length === 0) return;
+    this.pending = [];
+    try {
+      const ids = runStatements(this.db, () => this.insertAll(group.map((pending) => pending.entry)));
+      group.forEach((pending, i) => pending.resolve({ id: ids[i]!, ...pending.entry }));
+    } catch (err) {
+      if (group.length === 1) return group[0]!.reject(err);
+      for (const pending of group) {
+        try {
+          const [id] = runStatements(this.db, () => this.insertAll([pending.entry]));
+          pending.resolve({ id: id!, ...pending.entry });
+        } catch (one) {
+          pending.reject(one);
+        }
+      }
+    }
   }
 
   async query(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEvent>> {
+    this.writePending();
     const values: (string | number)[] = [];
     const { sql, limit } = auditPageQuery(filter, page, sqliteBinder(values));
     const rows = runStatements(this.db, () => this.db.prepare<(string | number)[], AuditRow>(sql).all(...values));
@@ -99,6 +151,7 @@ export class SqliteAuditLog implements AuditLog {
 
   async purgeOlderThan(at: number): Promise<number> {
     const before = checkedTime(at, 'at');
+    this.writePending();
     return runStatements(this.db, () => this.purge.run(before)).changes;
   }
 
@@ -106,6 +159,11 @@ export class SqliteAuditLog implements AuditLog {
     runStatements(this.db, () => this.select1.get());
   }
 
-  /** The database belongs to whoever opened it; there is nothing of the store's own to release. */
-  async close(): Promise<void> {}
+  /**
+   * Writes what is still pending (a CLI command closes its stores right after its last append).
+   * The database belongs to whoever opened it and stays open.
+   */
+  async close(): Promise<void> {
+    this.writePending();
+  }
 }

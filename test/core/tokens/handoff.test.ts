@@ -4,6 +4,7 @@ import { FrozenClock } from '../../../src/core/clock';
 import type { TesseraErrorCode } from '../../../src/core/errors';
 import {
   mintHandoff,
+  mintHandoffAsync,
   verifyHandoff,
   verifyHandoffClaims,
   type HandoffInput,
@@ -89,6 +90,29 @@ describe('mintHandoff', () => {
     expect(() => mintHandoff(signer, { ...input, audience: 'https://www.example.org/path' }, { clock, issuer: ISSUER })).toThrow(
       expect.objectContaining({ code: 'ERR_INTERNAL' }),
     );
+  });
+});
+
+describe('mintHandoffAsync (signed on the thread pool)', () => {
+  it('mints what mintHandoff mints, and it verifies, for RS256 and ES256', async () => {
+    for (const [keys, alg, kid] of [[signer, 'RS256', KID], [ecSigner, 'ES256', EC_KID]] as const) {
+      const token = await mintHandoffAsync(keys, input, { clock, issuer: ISSUER });
+      const inline = mintHandoff(keys, input, { clock, issuer: ISSUER });
+      expect(decodeSegment(token, 0)).toEqual({ alg, typ: 'handoff+jwt', kid });
+      expect(decodeSegment(token, 1)).toEqual({ ...decodeSegment(inline, 1), jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
+      expect(decodeSegment(token, 1).jti).not.toBe(decodeSegment(inline, 1).jti);
+      expect((await verifyHandoff(token, options())).kid).toBe(kid);
+    }
+  });
+
+  it('signs many at once, each token its own', async () => {
+    const tokens = await Promise.all(Array.from({ length: 8 }, () => mintHandoffAsync(signer, input, { clock, issuer: ISSUER })));
+    const verified = await Promise.all(tokens.map((token) => verifyHandoff(token, options())));
+    expect(new Set(verified.map((v) => v.claims.jti)).size).toBe(8);
+  });
+
+  it('refuses what mintHandoff refuses, as a rejection', async () => {
+    await expect(mintHandoffAsync(signer, input, { clock, issuer: ISSUER, ttlSeconds: 121 })).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID' });
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * docs/openapi.yaml describes the admin API exactly: every registered admin route is in the
- * document and every operation in the document is a registered route.
+ * docs/openapi.yaml describes the admin API exactly: every registered admin route (and
+ * `/metrics`, documented at the root through a path-level `servers`) is in the document and
+ * every operation in the document is a registered route.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,19 +12,23 @@ import { startTestHub, type TestHub } from '../../support/hub';
 
 const prefix = '/api/v1/admin';
 
+/** Routes outside the prefix that the document describes too. */
+const rootRoutes = ['/metrics'];
+
 interface OpenApi {
   servers: Array<{ url: string }>;
-  paths: Record<string, Record<string, unknown>>;
+  paths: Record<string, Record<string, unknown> & { servers?: Array<{ url: string }> }>;
 }
 
 function documented(): string[] {
   const doc = parse(readFileSync(join(__dirname, '../../../docs/openapi.yaml'), 'utf8')) as OpenApi;
   expect(doc.servers.map((s) => s.url)).toEqual([prefix]);
-  return Object.entries(doc.paths).flatMap(([path, item]) =>
-    Object.keys(item)
+  return Object.entries(doc.paths).flatMap(([path, item]) => {
+    const base = item.servers === undefined ? prefix : item.servers.map((s) => s.url.replace(/\/$/, '')).join();
+    return Object.keys(item)
       .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
-      .map((method) => `${method.toUpperCase()} ${prefix}${path.replace(/\{(\w+)\}/g, ':$1')}`),
-  );
+      .map((method) => `${method.toUpperCase()} ${base}${path.replace(/\{(\w+)\}/g, ':$1')}`);
+  });
 }
 
 describe('docs/openapi.yaml', () => {
@@ -35,9 +40,9 @@ describe('docs/openapi.yaml', () => {
 
   it('lists exactly the admin API routes the hub registers', () => {
     const registered = createRouter(hub.deps)
-      .stack.filter((layer) => String(layer.path).startsWith(`${prefix}/`))
+      .stack.filter((layer) => String(layer.path).startsWith(`${prefix}/`) || rootRoutes.includes(String(layer.path)))
       .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path)}`));
-    expect(registered.length).toBe(adminApiRoutes.length);
+    expect(registered.length).toBe(adminApiRoutes.length + rootRoutes.length);
     expect([...documented()].sort()).toEqual([...registered].sort());
   });
 });

@@ -14,12 +14,11 @@ import type { Context } from 'koa';
 import type { Site } from '../../../config/schema';
 import { TesseraError } from '../../../core/errors';
 import { beaconResponse, isSameOriginForm } from '../../../core/receiver/receiver';
-import { parseCookieValue } from '../../../core/sessions/session';
 import { verifyLogout } from '../../../core/tokens/logout';
 import { clearCookie } from '../../cookies';
 import type { HubDeps } from '../../deps';
 import { revokeSession } from '../../revocation/revoke';
-import { readSiteSession, siteCookieAttributes } from '../site-cookie';
+import { parseSiteCookieValue, readSiteSession, siteCookieAttributes } from '../site-cookie';
 
 function isClientRejection(err: unknown): err is { code: string; status: number } {
   const e = err as { code?: unknown; status?: unknown };
@@ -42,7 +41,7 @@ export function logoutRoute(deps: HubDeps) {
         maxTokenBytes: config.tokens.maxTokenBytes,
         rememberJti: (jti, expiresAt, sid) => deps.replay.rememberOnce(jti, expiresAt, sid),
       });
-      if (parseCookieValue(ctx.cookies.get(site.cookie.name))?.sid === claims.sid) {
+      if (parseSiteCookieValue(site, ctx.cookies.get(site.cookie.name))?.sid === claims.sid) {
         clearCookie(ctx, site.cookie.name, siteCookieAttributes(site));
         cleared = true;
       }
