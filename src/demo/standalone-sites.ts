@@ -26,6 +26,7 @@ import type { DemoSiteInfo } from './page';
 import { createShopSite } from './shop';
 import { DEMO_SERVERS, DEMO_SITE_COOKIES, DEMO_SITE_LOOKS, type DemoSite, type DemoSiteName, type DemoSiteOptions } from './sites';
 import { ensureDemoTls } from './tls';
+import { runUntilSignal } from './run-until-signal';
 
 /** Every variable {@link demoSitesOptionsFromEnv} reads (test/config/docker-compose.test.ts checks the compose file against it). */
 export const DEMO_SITES_ENV = [
@@ -188,24 +189,4 @@ export function demoSitesOptionsFromEnv(env: NodeJS.ProcessEnv): DemoSitesOption
   };
 }
 
-async function main(): Promise<void> {
-  const sites = await startDemoSites(demoSitesOptionsFromEnv(process.env));
-  const shutdown = (): void => {
-    sites.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`demo sites shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
-}
+runUntilSignal(module, 'demo sites', () => startDemoSites(demoSitesOptionsFromEnv(process.env)));

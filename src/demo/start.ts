@@ -35,6 +35,7 @@ import type { DemoSiteInfo } from './page';
 import { createShopSite } from './shop';
 import { DEMO_SERVERS, DEMO_SITE_COOKIES, DEMO_SITE_LOOKS, type DemoServerName, type DemoSite, type DemoSiteName, type DemoSiteOptions } from './sites';
 import { ensureDemoTls } from './tls';
+import { runUntilSignal } from './run-until-signal';
 
 /** The account the demo creates when it is missing. */
 export const DEMO_USER = { email: 'demo@tessera.localhost', password: 'demo-password', name: 'Demo User' } as const;
@@ -249,25 +250,8 @@ export function demoBanner(demo: RunningDemo): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
+runUntilSignal(module, 'demo', async () => {
   const demo = await startDemo();
   process.stdout.write(`${demoBanner(demo)}\n`);
-  const shutdown = (): void => {
-    demo.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`demo shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
-}
+  return demo;
+});

@@ -31,6 +31,7 @@ import { DEMO_SERVERS, type DemoSiteName } from './sites';
 import { DEMO_HOSTS, demoSiteConfig } from './standalone-sites';
 import { DEMO_USER, ensureDemoUser } from './start';
 import { ensureDemoTls } from './tls';
+import { runUntilSignal } from './run-until-signal';
 
 /** Variables this script reads besides TESSERA_STORE, TESSERA_STORE_PREFIX and TESSERA_DATABASE. */
 export const TOPOLOGY_ENV = [
@@ -423,36 +424,16 @@ export function topologyBanner(topology: RunningTopology, options: TopologyOptio
   ].join('\n');
 }
 
-async function main(): Promise<void> {
+runUntilSignal(module, 'topology', async (control) => {
   const options = topologyOptionsFromEnv(process.env);
   const write = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
   const topology = await startTopology(options, write);
   write(topologyBanner(topology, options));
-  let exiting = false;
-  const shutdown = (code: number): void => {
-    if (exiting) return;
-    exiting = true;
-    topology.stop().then(
-      () => process.exit(code),
-      (err: unknown) => {
-        process.stderr.write(`stopping failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown(0));
-  process.once('SIGTERM', () => shutdown(0));
   void topology.unexpectedExit.then((name) => {
     write(`${name} stopped on its own: stopping everything`);
-    shutdown(1);
+    control.shutdown(1);
   });
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
-}
+  return topology;
+});
