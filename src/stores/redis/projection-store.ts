@@ -17,12 +17,11 @@
  * projection alive after its session ended; `purgeExpired`, run by the hub's periodic purge,
  * deletes those.
  */
-import type { Clock } from '../../core/clock';
 import { planProjection, projectionContention } from '../../core/projection/plan';
 import type { ProjectionOutcome, ProjectionStore, ProjectionWrite } from '../../ports';
 import { guardStore } from '../unavailable';
 import { closeRedisClient, type RedisClient } from './client';
-import { RedisKeys } from './keys';
+import { RedisStore, type RedisStoreOptions } from './store';
 
 /** Merges retried against concurrent writers before giving up with ERR_STORE_UNAVAILABLE. */
 const maxAttempts = 8;
@@ -79,17 +78,10 @@ interface ProjectionCommands {
  * const projections = new RedisProjectionStore(redis, { clock: systemClock, prefix: 'tessera:' });
  * await projections.write({ key: 'PHPREDIS_SESSION:' + cookieValue, format: 'php_serialize', fields, unset: [], expiresAt });
  */
-export class RedisProjectionStore implements ProjectionStore {
-  private readonly redis: RedisClient;
-  private readonly clock: Clock;
-  private readonly keys: RedisKeys;
-
+export class RedisProjectionStore extends RedisStore implements ProjectionStore {
   /** @param options.prefix - the hub's key prefix, for the index only (projections use each site's own). */
-  constructor(redis: RedisClient, options: { clock: Clock; prefix?: string }) {
-    this.redis = redis;
-    this.clock = options.clock;
-    this.keys = new RedisKeys(options.prefix ?? 'tessera:');
-    for (const [name, script] of Object.entries(scripts)) redis.defineCommand(name, script);
+  constructor(redis: RedisClient, options: RedisStoreOptions) {
+    super(redis, options, scripts);
   }
 
   write(projection: ProjectionWrite): Promise<ProjectionOutcome> {

@@ -3,11 +3,10 @@
  * concurrent calls for one jti, on any number of hub instances, exactly one is first. Keys are
  * described in ./keys.ts.
  */
-import type { Clock } from '../../core/clock';
 import type { ReplayStore } from '../../ports';
 import { guardStore } from '../unavailable';
 import { closeRedisClient, type RedisClient } from './client';
-import { RedisKeys } from './keys';
+import { RedisStore, type RedisStoreOptions } from './store';
 
 /**
  * `ReplayStore` over Redis. A jti with a `sid` is kept in that session's hash slot, the key
@@ -22,15 +21,9 @@ import { RedisKeys } from './keys';
  * const replay = new RedisReplayStore(redis, { clock: systemClock, prefix: 'tessera:' });
  * if (!(await replay.rememberOnce(claims.jti, claims.exp + tolerance, claims.sid))) reject();
  */
-export class RedisReplayStore implements ReplayStore {
-  private readonly redis: RedisClient;
-  private readonly clock: Clock;
-  private readonly keys: RedisKeys;
-
-  constructor(redis: RedisClient, options: { clock: Clock; prefix?: string }) {
-    this.redis = redis;
-    this.clock = options.clock;
-    this.keys = new RedisKeys(options.prefix ?? 'tessera:');
+export class RedisReplayStore extends RedisStore implements ReplayStore {
+  constructor(redis: RedisClient, options: RedisStoreOptions) {
+    super(redis, options);
   }
 
   rememberOnce(jti: string, expiresAt: number, sid?: string): Promise<boolean> {

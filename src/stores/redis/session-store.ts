@@ -5,13 +5,13 @@
  * liveness is judged in the script against `now` passed from the injected clock, never against
  * the Redis server's clock.
  */
-import { type Clock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import type { AcceptOutcome, Page, PageRequest, SessionFilter, SessionRecord, SessionStore, SiteLink } from '../../ports';
 import { decodeCursor, matchesFilter, newestFirst, pageLimit, sortLinks, toPage } from '../listing';
 import { guardStore } from '../unavailable';
 import { closeRedisClient, type RedisClient } from './client';
-import { createdAtBound, indexMember, parseIndexMember, RedisKeys } from './keys';
+import { createdAtBound, indexMember, parseIndexMember } from './keys';
+import { RedisStore, type RedisStoreOptions } from './store';
 
 /** Index members read per round trip while walking an index. */
 const walkBatch = 100;
@@ -136,16 +136,9 @@ interface Now {
  * const sessions = new RedisSessionStore(redis, { clock: systemClock, prefix: 'tessera:' });
  * const replay = new RedisReplayStore(redis, { clock: systemClock, prefix: 'tessera:' });
  */
-export class RedisSessionStore implements SessionStore {
-  private readonly redis: RedisClient;
-  private readonly clock: Clock;
-  private readonly keys: RedisKeys;
-
-  constructor(redis: RedisClient, options: { clock: Clock; prefix?: string }) {
-    this.redis = redis;
-    this.clock = options.clock;
-    this.keys = new RedisKeys(options.prefix ?? 'tessera:');
-    for (const [name, script] of Object.entries(scripts)) redis.defineCommand(name, script);
+export class RedisSessionStore extends RedisStore implements SessionStore {
+  constructor(redis: RedisClient, options: RedisStoreOptions) {
+    super(redis, options, scripts);
   }
 
   create(record: SessionRecord): Promise<void> {
