@@ -184,15 +184,16 @@ describeWithRedis('Redis stores', () => {
       await sessions.create(makeSession(t0 - 100, { sid: 'sid-1' }));
       await sessions.create(makeSession(t0, { sid: 'sid-2' }));
       const current = (await sessions.get('sid-2'))!;
-      const hgetall = jest.spyOn(redis, 'hgetall');
+      // The script that reads a record with its links (defined on the client by the store).
+      const load = jest.spyOn(redis as unknown as Record<'tesseraSessionLoad', (...args: unknown[]) => Promise<unknown>>, 'tesseraSessionLoad');
       try {
         const listed = await sessions.listByUser('user-1', current);
         expect(listed.map((r) => r.sid)).toEqual(['sid-2', 'sid-1']);
         expect(listed[0]).toBe(current);
-        // Only sid-1's record and links were read.
-        expect(hgetall.mock.calls.map(([key]) => key)).toEqual([keys.session('sid-1'), keys.sites('sid-1')]);
+        // Only sid-1 was read (auto-pipelining calls the command once more on its pipeline).
+        expect(new Set(load.mock.calls.map(([key]) => key))).toEqual(new Set([keys.session('sid-1')]));
       } finally {
-        hgetall.mockRestore();
+        load.mockRestore();
       }
     });
 
