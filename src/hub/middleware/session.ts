@@ -39,6 +39,7 @@ import {
 import type { SessionRecord, UserRecord } from '../../ports';
 import { clearCookie, setCookie, type CookieAttributes } from '../cookies';
 import type { HubDeps } from '../deps';
+import { holderOf } from '../handoff/mint';
 import { deleteProjectionsBestEffort, projectionKeys, refreshProjections } from '../projection/projections';
 import { revokeSession, type RevokeReason } from '../revocation/revoke';
 
@@ -117,6 +118,34 @@ function viewOf(record: SessionRecord | null, user: UserRecord | null): HubSessi
   };
 }
 
+/**
+ * A request that uses a live session slides its idle expiry (throttled to one store write per
+ * `sessions.touchIntervalSeconds`, never past the absolute expiry) and its projections follow.
+ * The hub's pages do it here; a site's receiver (`loader.js` on a page, `session.json` from the
+ * site's backend) does it too, or a visitor busy only on a site without code would be signed
+ * out after the idle timeout for never visiting the hub. Returns the record as it is now, or
+ * null when it ended between the read and the touch.
+ *
+ * @param user - the session's user when the caller has it already (null: anonymous); looked up
+ * only when a projection needs it.
+ */
+export async function slideSession(deps: HubDeps, record: SessionRecord, user?: UserRecord | null): Promise<SessionRecord | null> {
+  const due = touchDue(record, nowSeconds(deps.clock), deps.config.sessions);
+  if (due === null) return record;
+  if (!(await deps.sessions.touch(record.sid, due.lastSeenAt, due.idleExpiresAt))) return null;
+  const slid = { ...record, ...due };
+  if (!slid.sites.some((link) => link.projectionKey !== null)) return slid;
+  let holderUser = user;
+  if (holderUser === undefined) {
+    const holder = await holderOf(deps, slid);
+    // A disabled user's session travels no further; the hub ends it on its next visit.
+    if (holder === null) return slid;
+    holderUser = holder.user;
+  }
+  await refreshProjections(deps, slid, holderUser);
+  return slid;
+}
+
 export function hubSession(deps: HubDeps): Middleware {
   const policy = sessionPolicy(deps);
   const { sessions, users, clock, config } = deps;
@@ -159,7 +188,6 @@ export function hubSession(deps: HubDeps): Middleware {
   }
 
   return async function loadHubSession(ctx, next) {
-    const now = nowSeconds(clock);
     let record: SessionRecord | null = null;
     let secret: string | null = null;
     let user: UserRecord | null = null;
@@ -187,19 +215,14 @@ export function hubSession(deps: HubDeps): Middleware {
     }
 
     if (record !== null) {
-      const due = touchDue(record, now, policy);
-      if (due !== null) {
-        if (await sessions.touch(record.sid, due.lastSeenAt, due.idleExpiresAt)) {
-          record = { ...record, ...due };
-          // The session's projections on hub-as-receiver sites follow its idle expiry.
-          await refreshProjections(deps, record, user);
-        } else {
-          // Revoked between the read and the touch: this request is already signed out.
-          clearCookie(ctx, sessionCookieName, hubCookie);
-          record = null;
-          secret = null;
-          user = null;
-        }
+      const slid = await slideSession(deps, record, user);
+      if (slid !== null) record = slid;
+      else {
+        // Revoked between the read and the touch: this request is already signed out.
+        clearCookie(ctx, sessionCookieName, hubCookie);
+        record = null;
+        secret = null;
+        user = null;
       }
     }
 

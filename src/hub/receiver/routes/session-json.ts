@@ -3,20 +3,20 @@
  * reverse proxy that forwards the visitor's cookie (the "no code" way to take part). Only the
  * identity claims the operator allows for the site. Anything but a live session whose link
  * matches the cookie's secret is a 401 `ERR_NOT_SIGNED_IN`. A live session is in use: its idle
- * expiry slides (throttled) and its projections follow (../activity.ts).
+ * expiry slides (throttled) and its projections follow (`slideSession` in src/hub/middleware/session.ts).
  */
 import type { Context } from 'koa';
 import type { Site } from '../../../config/schema';
 import type { HubDeps } from '../../deps';
 import { holderOf, identityClaims } from '../../handoff/mint';
-import { slideSiteSession } from '../activity';
+import { slideSession } from '../../middleware/session';
 import { readSiteSession } from '../site-cookie';
 
 export function sessionJsonRoute(deps: HubDeps) {
   return async function describeSession(ctx: Context, site: Site): Promise<void> {
     const current = (await readSiteSession(deps, site, ctx))?.current ?? null;
     const holder = current === null ? null : await holderOf(deps, current.record);
-    const record = current === null || holder === null ? null : await slideSiteSession(deps, current.record, holder.user);
+    const record = current === null || holder === null ? null : await slideSession(deps, current.record, holder.user);
     ctx.type = 'application/json';
     if (current === null || holder === null || record === null) {
       ctx.status = 401;
