@@ -52,6 +52,11 @@ export class BeaconSource {
     return beacons;
   }
 
+  /** Forgets a remembered "nothing" for `sid`: the hub has just learnt this site holds it, and may now mint. */
+  forget(sid: string): void {
+    this.nothingUntil.delete(sid);
+  }
+
   private rememberNothing(sid: string): void {
     if (this.nothingUntil.size >= NO_BEACONS_CACHE_ENTRIES) {
       const oldest = this.nothingUntil.keys().next().value;

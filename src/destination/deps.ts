@@ -8,6 +8,7 @@ import type { ReplayStore } from '../ports';
 import type { BeaconSource } from './beacon-source';
 import type { HubClient } from './hub-client';
 import type { EndedSessions } from './ended-sessions';
+import type { LinkReporter } from './link-report';
 import type { DestinationLogger, ResolvedOptions } from './options';
 import type { SiteSessionStore } from './session-store';
 
@@ -22,6 +23,8 @@ export interface DestinationDeps {
   /** Hub sessions this site was told have ended: their remaining handoff tokens are refused. */
   ended: EndedSessions;
   hub: HubClient;
+  /** Site link reports to the hub, with their proof and retries. */
+  links: LinkReporter;
   beacons: BeaconSource;
   emit: (event: SessionReplacedEvent) => void;
 }

@@ -13,6 +13,9 @@
  * 4. django-shared-session's replacement rule (decideReplacement): the same sid is left alone,
  *    another live sid replaced only with `alwaysReplace`, a missing one replaced. The jti is
  *    spent in every case: a token is single-use whatever it changed.
+ * 5. when this browser now holds the token's sid, the hub is told, with the token as proof
+ *    (link-report.ts), before the request answers; a report the hub could not take keeps the
+ *    token in the session for loader.js to report again.
  */
 import jwt from 'jsonwebtoken';
 import type Koa from 'koa';
@@ -64,11 +67,11 @@ async function crossCheckWithJsonwebtoken(deps: DestinationDeps, token: string, 
 }
 
 /**
- * Step 4 on a Koa request that went through the session middleware. Emits `session_replaced`
- * when the session was set, and tells the hub (fire and forget) when this site now holds the
- * token's sid. Updates `ctx.state.tessera`.
+ * Steps 4 and 5 on a Koa request that went through the session middleware, for `token`, which
+ * verified as `verified`. Emits `session_replaced` when the session was set. Updates
+ * `ctx.state.tessera`.
  */
-export async function takeSession(deps: DestinationDeps, ctx: Koa.Context, verified: VerifiedHandoffToken): Promise<void> {
+export async function takeSession(deps: DestinationDeps, ctx: Koa.Context, verified: VerifiedHandoffToken, token: string): Promise<void> {
   const { claims } = verified;
   const existing = tesseraFromSession(sessionOf(ctx));
   const decision = decideReplacement(existing === null ? null : { sid: existing.sid, live: true }, claims.sid, deps.options.alwaysReplace);
@@ -78,8 +81,18 @@ export async function takeSession(deps: DestinationDeps, ctx: Koa.Context, verif
     deps.emit({ type: 'session_replaced', site: deps.options.siteOrigin, src: claims.src, sid: claims.sid, wasEmpty: decision.wasEmpty, at: now });
     deps.logger.debug({ sid: claims.sid, src: claims.src, wasEmpty: decision.wasEmpty }, 'site session set from a handoff');
   }
-  if (decision.action === 'replace' || existing?.sid === claims.sid) deps.hub.reportLink(claims.sid);
+  if (decision.action === 'replace' || existing?.sid === claims.sid) {
+    // The hub mints beacons only for sites lacking the session: a token for the sid this
+    // browser already holds means the hub has no link for it yet, so it is reported again.
+    if (!(await deps.links.report(claims.sid, token))) keepLinkProof(ctx, token);
+  }
   ctx.state.tessera = tesseraFromSession(sessionOf(ctx));
+}
+
+/** The session now holds a proof for loader.js to report (koa-session saves the change). */
+function keepLinkProof(ctx: Koa.Context, token: string): void {
+  const stored = sessionOf(ctx)?.tessera as StoredTessera | undefined;
+  if (stored !== undefined) stored.linkProof = token;
 }
 
 /**

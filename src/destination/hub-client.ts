@@ -1,14 +1,18 @@
 /**
- * The site's calls to the hub's site API (JSON, `Authorization: Bearer <credential>`):
+ * The site's calls to the hub's site API (JSON, `Authorization: Bearer <credential>`;
+ * docs/site-api.md):
  *
  *   POST <hub>/api/v1/sites/beacons {"sid"} → {"beacons":[{"url","kind"}]}: fresh beacons for the
  *        other sites that do not hold the session yet (empty when all do);
- *   POST <hub>/api/v1/sites/links {"sid"} → 204: this site now holds the session;
+ *   POST <hub>/api/v1/sites/links {"sid","token"} → 204: this site now holds the session, and
+ *        `token`, the handoff token it accepted for it, proves so;
  *   POST <hub>/api/v1/sites/status {"sid"} → {"active": bool}: is the session still live;
  *   POST <hub>/api/v1/sites/logout {"sid"} → 204: end the session everywhere (sign out here).
  *
- * The calls go to the configured hub URL only, never to a URL taken from a request, and a
- * redirect counts as a failure. Answers are size-bounded before parsing.
+ * The hub answers beacons, status and logout only for sessions this site holds (a link), and
+ * otherwise as for an unknown sid. The calls go to the configured hub URL only, never to a URL
+ * taken from a request, and a redirect counts as a failure. Answers are size-bounded before
+ * parsing.
  */
 import http from 'node:http';
 import https, { type Agent } from 'node:https';
@@ -18,6 +22,8 @@ import type { DestinationLogger } from './options';
 
 /** Largest answer read from the hub or a webhook. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
+/** What an error code from the hub may look like in a log line. */
+const HUB_ERROR_CODE = /^ERR_[A-Z_]{1,60}$/;
 
 export interface PostJsonOptions {
   headers?: Record<string, string>;
@@ -75,6 +81,9 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** The hub's answer to a link report: recorded, or refused for good with the hub's error code. */
+export type LinkAnswer = { recorded: true } | { recorded: false; code: string };
+
 export interface HubClientOptions {
   hubUrl: string;
   /** Null: this site has no credential, so it cannot call the API (loader.js stays empty). */
@@ -104,7 +113,7 @@ export class HubClient {
    * the hub refuses the credential and `ERR_HUB_UNAVAILABLE` for anything else unusable.
    */
   async beacons(sid: string): Promise<Beacon[]> {
-    const { status, body } = await this.call('/api/v1/sites/beacons', sid);
+    const { status, body } = await this.call('/api/v1/sites/beacons', { sid });
     if (status !== 200) throw this.refusal(status);
     const list = (body as { beacons?: unknown } | null)?.beacons;
     if (!Array.isArray(list)) throw new TesseraError('ERR_HUB_UNAVAILABLE', 'the hub answered beacons without a "beacons" list');
@@ -112,22 +121,22 @@ export class HubClient {
   }
 
   /**
-   * Tells the hub that this site now holds `sid`, so its pages stop minting beacons for it.
-   * Fire and forget: the visitor's request never waits for it; failures are logged.
+   * Tells the hub that this site now holds `sid`, proven by `proof`, the handoff token this site
+   * accepted for it (one attempt; link-report.ts retries). A 4xx is a refusal for good, with the
+   * hub's code (`ERR_LINK_PROOF`, `ERR_LINK_PROOF_SPENT`, `ERR_NOT_FOUND` for an ended session).
+   * Rejects with `ERR_SITE_CREDENTIAL` or `ERR_HUB_UNAVAILABLE` like {@link beacons}.
    */
-  reportLink(sid: string): void {
-    if (!this.enabled) return;
-    this.call('/api/v1/sites/links', sid).then(
-      ({ status }) => {
-        if (status < 200 || status > 299) this.options.logger.warn({ code: this.refusal(status).code, status }, 'hub refused the site link report');
-      },
-      (err: unknown) => this.options.logger.warn({ code: 'ERR_HUB_UNAVAILABLE', err: (err as Error).message }, 'site link report did not reach the hub'),
-    );
+  async link(sid: string, proof: string): Promise<LinkAnswer> {
+    const { status, body } = await this.call('/api/v1/sites/links', { sid, token: proof });
+    if (status >= 200 && status <= 299) return { recorded: true };
+    if (status === 401 || status === 403 || status < 400 || status > 499) throw this.refusal(status);
+    const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+    return { recorded: false, code: typeof code === 'string' && HUB_ERROR_CODE.test(code) ? code : `HTTP ${status}` };
   }
 
   /** Whether the hub still holds `sid` live. Rejects like {@link beacons}. */
   async status(sid: string): Promise<boolean> {
-    const { status, body } = await this.call('/api/v1/sites/status', sid);
+    const { status, body } = await this.call('/api/v1/sites/status', { sid });
     if (status !== 200) throw this.refusal(status);
     const active = (body as { active?: unknown } | null)?.active;
     if (typeof active !== 'boolean') throw new TesseraError('ERR_HUB_UNAVAILABLE', 'the hub answered status without "active"');
@@ -136,15 +145,15 @@ export class HubClient {
 
   /** Asks the hub to end `sid` everywhere (a visitor signed out here). Rejects like {@link beacons}. */
   async logout(sid: string): Promise<void> {
-    const { status } = await this.call('/api/v1/sites/logout', sid);
+    const { status } = await this.call('/api/v1/sites/logout', { sid });
     if (status < 200 || status > 299) throw this.refusal(status);
   }
 
-  private async call(path: string, sid: string): Promise<{ status: number; body: unknown }> {
+  private async call(path: string, payload: Record<string, string>): Promise<{ status: number; body: unknown }> {
     const { credential, hubUrl, agent, timeoutMs } = this.options;
     if (credential === null) throw new TesseraError('ERR_SITE_CREDENTIAL', 'no "credential" configured for the hub API');
     try {
-      return await postJson(`${hubUrl}${path}`, { sid }, { headers: { authorization: `Bearer ${credential}` }, agent, timeoutMs });
+      return await postJson(`${hubUrl}${path}`, payload, { headers: { authorization: `Bearer ${credential}` }, agent, timeoutMs });
     } catch (cause) {
       throw new TesseraError('ERR_HUB_UNAVAILABLE', `the hub did not answer ${path}`, { cause });
     }

@@ -8,7 +8,7 @@
  * - the site's own koa-session over an external store with a sid index (session.ts,
  *   session-store.ts, redis-session-store.ts), and `ctx.state.tessera`;
  * - the bounce (bounce.ts, require-session.ts), the site-to-hub API (hub-client.ts,
- *   beacon-source.ts) and the `session_replaced` event (events.ts).
+ *   link-report.ts, beacon-source.ts) and the `session_replaced` event (events.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
@@ -24,6 +24,7 @@ import { createEventSink } from './events';
 import { verifyForSite, type EmbeddingPage } from './handoff';
 import { HubClient } from './hub-client';
 import { jwksKeyLookup } from './jwks';
+import { LinkReporter } from './link-report';
 import { resolveOptions, type DestinationLogger, type DestinationOptions, type ResolvedOptions } from './options';
 import { receiverRoutes, servedRequest } from './receiver';
 import { RedisSiteSessionStore } from './redis-session-store';
@@ -72,7 +73,9 @@ export interface Destination {
   readSession(req: IncomingMessage): Promise<TesseraState | null>;
   /**
    * Verifies a handoff token for this site completely, spending its jti, for frameworks that
-   * set their own session. Rejects with a {@link TesseraError} (`ERR_HANDOFF_*`).
+   * set their own session, and tells the hub this site now holds the session (with the token as
+   * proof, retried briefly when the hub cannot be reached). Rejects with a {@link TesseraError}
+   * (`ERR_HANDOFF_*`).
    */
   verifyHandoff(token: string, page?: EmbeddingPage): Promise<TesseraState>;
   /** Ends every local session holding hub session `sid` (e.g. on back-channel logout); returns how many. */
@@ -127,6 +130,7 @@ export function createDestination(input: DestinationOptions): Destination {
   if (options.credential === null) logger.info({}, 'no credential: loader.js stays empty and the hub is not told which sessions this site holds');
 
   const hub = new HubClient({ hubUrl: options.hubUrl, credential: options.credential, agent: options.agent, timeoutMs: options.hubTimeoutMs, logger });
+  const links = new LinkReporter(hub, logger);
   const deps: DestinationDeps = {
     options,
     logger,
@@ -135,6 +139,7 @@ export function createDestination(input: DestinationOptions): Destination {
     sessions,
     ended,
     hub,
+    links,
     beacons: new BeaconSource(hub, clock, logger),
     emit: createEventSink({ onSessionReplaced: options.onSessionReplaced, webhookUrl: options.webhookUrl, agent: options.agent, timeoutMs: options.hubTimeoutMs, logger }),
   };
@@ -170,11 +175,13 @@ export function createDestination(input: DestinationOptions): Destination {
     readSession: (req) => readSessionFromRequest(req, options.cookie.name, sessions),
     async verifyHandoff(token, page = {}) {
       const { claims, identity } = await verifyForSite(deps, token, page);
+      await links.report(claims.sid, token);
       return { sid: claims.sid, sub: claims.sub ?? null, claims: identity, src: claims.src };
     },
     destroySessions: (sid) => sessions.destroyBySid(sid),
     async close() {
       if (purgeTimer !== null) clearInterval(purgeTimer);
+      links.close();
       // An agent built from `ca` is ours; one passed as `agent` belongs to the caller.
       if (input.agent === undefined) options.agent?.destroy();
     },

@@ -30,7 +30,7 @@ beforeEach(async () => {
 
 afterEach(() => site.close());
 
-/** Lets fire-and-forget calls (link reports, webhooks) arrive. */
+/** Lets fire-and-forget calls (webhooks) arrive. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 100));
 }
@@ -58,10 +58,11 @@ describe('a script beacon', () => {
   it('emits session_replaced and reports the link to the hub with the credential', async () => {
     const browser = new Browser(tls);
     const sid = newSid();
-    await browser.get(`${site.url}/shared-session/${hub.mint({ audience: site.url, sid, sub: 'user-7' })}.js`);
+    const token = hub.mint({ audience: site.url, sid, sub: 'user-7' });
+    await browser.get(`${site.url}/shared-session/${token}.js`);
     await settle();
     expect(events).toEqual([{ type: 'session_replaced', site: site.url, src: hub.host, sid, wasEmpty: true, at: Math.floor(hub.clock.now() / 1000) }]);
-    expect(hub.linkCalls).toEqual([{ sid, authorization: `Bearer ${hub.credential}` }]);
+    expect(hub.linkCalls).toEqual([{ sid, token, authorization: `Bearer ${hub.credential}` }]);
   });
 
   it('keeps an anonymous session: sub null, claims empty', async () => {

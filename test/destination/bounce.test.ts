@@ -78,9 +78,10 @@ describe('accept', () => {
     const browser = new Browser(tls);
     const state = await startBounce(browser);
     const sid = newSid();
+    const token = hub.mint({ audience: site.url, sid, sub: 'user-7' });
     const res = await browser.post(
       `${site.url}/shared-session/accept`,
-      { token: hub.mint({ audience: site.url, sid, sub: 'user-7' }), state, return_to: `${site.url}/after` },
+      { token, state, return_to: `${site.url}/after` },
       { origin: hub.url },
     );
     expect(res.status).toBe(303);
@@ -90,8 +91,8 @@ describe('accept', () => {
     expect(cookieAttributes(res.setCookies, 'tessera_state')).toMatchObject({ 'max-age': '0', path: '/shared-session/' });
     expect(browser.cookies.has('tessera_state')).toBe(false);
     expect((await browser.whoami(site)).tessera).toMatchObject({ sid, sub: 'user-7' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(hub.linkCalls).toEqual([{ sid, authorization: `Bearer ${hub.credential}` }]);
+    // Reported, with the token as proof, before the answer (link-report.test.ts has the rest).
+    expect(hub.linkCalls).toEqual([{ sid, token, authorization: `Bearer ${hub.credential}` }]);
   });
 
   it('by redirect (GET with query)', async () => {

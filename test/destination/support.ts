@@ -66,6 +66,11 @@ export interface ApiCall {
   authorization: string | undefined;
 }
 
+/** A link report the stand-in hub received: also the proof it carried. */
+export interface LinkCall extends ApiCall {
+  token: unknown;
+}
+
 export interface StandInHub extends HttpsServer {
   keyring: Keyring;
   clock: FrozenClock;
@@ -74,9 +79,14 @@ export interface StandInHub extends HttpsServer {
   /** While true the JWKS answers 503. */
   jwksDown: boolean;
   beaconCalls: ApiCall[];
-  linkCalls: ApiCall[];
+  linkCalls: LinkCall[];
   /** What `/api/v1/sites/beacons` answers (status 200 with `{ beacons }`). */
   beaconsToAnswer: Beacon[];
+  /**
+   * How the next link reports are answered, one entry each, then 204: a status (with the hub's
+   * error body `{ error: { code } }` for a 4xx, `code` defaulting to ERR_LINK_PROOF).
+   */
+  linkAnswers: ({ status: number; code?: string } | number)[];
   /** The credential the API accepts; anything else gets 401. */
   credential: string;
   /** A real handoff token from the keyring (src defaults to the hub's host). */
@@ -107,6 +117,7 @@ export async function startStandInHub(tls: Tls, clock: FrozenClock): Promise<Sta
     beaconCalls: [],
     linkCalls: [],
     beaconsToAnswer: [],
+    linkAnswers: [],
     credential: 'site-credential-0123456789abcdef',
     mint: (input, ttlSeconds = 30) => mintHandoff(keyring, { src: server.host, ...input }, { clock, issuer: server.url, ttlSeconds }),
     forge(header, claims, key = keyring.signingKey().privateKey) {
@@ -135,15 +146,23 @@ async function answerHub(hub: StandInHub, req: IncomingMessage, res: ServerRespo
   if (req.method === 'POST' && (req.url === '/api/v1/sites/beacons' || req.url === '/api/v1/sites/links')) {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const call = { sid: (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sid?: unknown }).sid, authorization: req.headers.authorization };
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sid?: unknown; token?: unknown };
+    const call = { sid: body.sid, authorization: req.headers.authorization };
     const beacons = req.url.endsWith('beacons');
-    (beacons ? hub.beaconCalls : hub.linkCalls).push(call);
+    if (beacons) hub.beaconCalls.push(call);
+    else hub.linkCalls.push({ ...call, token: body.token });
     if (call.authorization !== `Bearer ${hub.credential}`) {
       res.writeHead(401).end();
       return;
     }
-    if (beacons) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ beacons: hub.beaconsToAnswer }));
-    else res.writeHead(204).end();
+    if (beacons) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ beacons: hub.beaconsToAnswer }));
+      return;
+    }
+    const next = hub.linkAnswers.shift() ?? 204;
+    const { status, code = 'ERR_LINK_PROOF' } = typeof next === 'number' ? { status: next } : next;
+    if (status >= 400 && status < 500) res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message: 'refused' } }));
+    else res.writeHead(status).end();
     return;
   }
   res.writeHead(404).end();

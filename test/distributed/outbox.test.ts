@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newSiteCredential } from '../../src/cli/commands/sites';
 import { parseCookieValue } from '../../src/core/sessions/session';
+import { formField } from '../hub/handoff-support';
 import { csrfFrom } from '../support/client';
 import { describeDistributed, eventually, newClient, sameOrigin, signIn, startHubPair, type HubPair } from './support';
 
@@ -87,10 +88,12 @@ describeDistributed('the logout outbox worked by two hub instances', () => {
       await signIn(client, email, hubs[i % 2]!.url);
       const sid = parseCookieValue(client.cookies.get('__Host-tessera'))!.sid;
       for (const [s, origin] of origins.entries()) {
+        // The site's proof of holding the session: the handoff token a bounce gave it.
+        const bounce = await client.get(`${hubs[(i + s + 1) % 2]!.url}/handoff?${new URLSearchParams({ dst: origin, return_to: `${origin}/`, state: 'distributed-outbox-state' }).toString()}`);
         const linked = await fetch(`${hubs[(i + s) % 2]!.url}/api/v1/sites/links`, {
           method: 'POST',
           headers: { authorization: `Bearer ${credentials[s]!.credential}`, 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ sid }).toString(),
+          body: new URLSearchParams({ sid, token: formField(bounce.body, 'token') }).toString(),
         });
         expect([origin, linked.status]).toEqual([origin, 204]);
       }

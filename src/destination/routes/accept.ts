@@ -39,8 +39,9 @@ export async function answerAccept(deps: DestinationDeps, ctx: Koa.Context): Pro
       seeOther(ctx, returnTo);
       return;
     }
-    const verified = await verifyForSite(deps, field('token'), { referer: ctx.get('Referer') || undefined, origin: ctx.get('Origin') || undefined });
-    await takeSession(deps, ctx, verified);
+    const token = field('token');
+    const verified = await verifyForSite(deps, token, { referer: ctx.get('Referer') || undefined, origin: ctx.get('Origin') || undefined });
+    await takeSession(deps, ctx, verified, token);
     clearState(options, ctx);
     seeOther(ctx, returnTo);
   } catch (err) {

@@ -17,7 +17,7 @@ export async function answerBeacon(deps: DestinationDeps, ctx: Koa.Context, kind
   try {
     requireSecure(ctx);
     const verified = await verifyForSite(deps, token, { referer: ctx.get('Referer') || undefined, origin: ctx.get('Origin') || undefined });
-    await takeSession(deps, ctx, verified);
+    await takeSession(deps, ctx, verified, token);
   } catch (err) {
     accepted = false;
     status = logRejection(deps.logger, kind === 'script' ? 'beacon.js' : 'beacon.gif', err).status;

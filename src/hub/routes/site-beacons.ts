@@ -2,8 +2,10 @@
  * `POST /api/v1/sites/beacons` (site API, bearer credential): an SDK site's `loader.js` asks for
  * the beacons its page should embed for the visitor's session `{"sid": "…"}`. The answer is one
  * beacon per *other* site that does not hold the session yet, each with a token whose `src` is
- * the calling site's host (its page embeds them). An unknown or ended sid gets an empty list,
- * like a session every site holds: the API does not say which sids are live.
+ * the calling site's host (its page embeds them). Only for a session the calling site holds (a
+ * site link, src/hub/site-api/held-session.ts): an unknown or ended sid, and a session held only
+ * by other sites, get an empty list, like a session every site holds. So the API neither says
+ * which sids are live nor hands a site tokens for a session it never received.
  */
 import type { Context } from 'koa';
 import { TesseraError } from '../../core/errors';
@@ -12,6 +14,7 @@ import { holderOf, mintBeacons, sitesLacking } from '../handoff/mint';
 import { formField } from '../middleware/body';
 import { requireSiteCredential } from '../middleware/site-credential';
 import type { RouteFactory } from '../route';
+import { sessionHeldBy } from '../site-api/held-session';
 
 export const siteBeacons: RouteFactory = (deps) => ({
   name: 'site-beacons',
@@ -24,7 +27,7 @@ export const siteBeacons: RouteFactory = (deps) => ({
       const site = ctx.state.callingSite;
       const sid = formField(ctx, 'sid');
       if (!isSessionId(sid)) throw new TesseraError('ERR_BAD_REQUEST', 'sid must be a session id');
-      const record = await deps.sessions.get(sid);
+      const record = await sessionHeldBy(deps, site, sid);
       const lacking = record === null ? [] : sitesLacking(deps, record, site);
       const holder = lacking.length === 0 ? null : await holderOf(deps, record!);
       const beacons = holder === null ? [] : await mintBeacons(deps, lacking, holder, new URL(site.origin).host);

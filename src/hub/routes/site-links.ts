@@ -1,8 +1,15 @@
 /**
  * `POST /api/v1/sites/links` (site API, bearer credential): an SDK site reports that it now holds
- * session `{"sid": "…"}` (it accepted a token and set its own cookie). The hub records the site
- * link, so beacons stop being minted for that site and the account page lists it. The hub did
- * not set this site's cookie, so the link carries no secret hash.
+ * session `{"sid": "…", "token": "…"}`: it accepted that handoff token and set its own cookie.
+ * The token is the proof (src/hub/site-api/link-proof.ts): addressed to the calling site, for
+ * this sid, signed by the hub, expired at most a short grace ago, and good for one report. Then
+ * the hub records the site link, so beacons stop being minted for that site, the account page
+ * lists it, and the site may ask beacons, status and logout for the session. The hub did not set
+ * this site's cookie, so the link carries no secret hash.
+ *
+ * 204 when recorded; 400 `ERR_LINK_PROOF` / `ERR_LINK_PROOF_SPENT` for a missing, bad or reused
+ * proof (nothing written; the error handler's one log line names the code, never the token);
+ * 404 `ERR_NOT_FOUND` when the session has ended.
  */
 import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
@@ -11,6 +18,7 @@ import { isSessionId } from '../../core/sessions/session';
 import { formField } from '../middleware/body';
 import { requireSiteCredential } from '../middleware/site-credential';
 import type { RouteFactory } from '../route';
+import { spendLinkProof } from '../site-api/link-proof';
 
 export const siteLinks: RouteFactory = (deps) => ({
   name: 'site-links',
@@ -23,9 +31,10 @@ export const siteLinks: RouteFactory = (deps) => ({
       const site = ctx.state.callingSite;
       const sid = formField(ctx, 'sid');
       if (!isSessionId(sid)) throw new TesseraError('ERR_BAD_REQUEST', 'sid must be a session id');
-      const linked = await deps.sessions.linkSite(sid, { site: site.origin, linkedAt: nowSeconds(deps.clock), src: new URL(site.origin).host, secretHash: null, projectionKey: null });
+      const proof = await spendLinkProof(deps, site, sid, (ctx.request.body as { token?: unknown }).token);
+      const linked = await deps.sessions.linkSite(sid, { site: site.origin, linkedAt: nowSeconds(deps.clock), src: proof.src, secretHash: null, projectionKey: null });
       if (!linked) throw new TesseraError('ERR_NOT_FOUND', 'No such session');
-      ctx.state.log.info({ event: 'site_link', site: site.origin, sid }, 'site reported the session');
+      ctx.state.log.info({ event: 'site_link', site: site.origin, sid, src: proof.src }, 'site reported the session');
       ctx.status = 204;
     },
   ],

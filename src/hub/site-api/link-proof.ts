@@ -1,0 +1,82 @@
+/**
+ * The proof a link report carries (`POST /api/v1/sites/links`, docs/site-api.md): the handoff
+ * token the calling site has just accepted for that sid. A site credential alone must not let a
+ * site claim a session it never received: it would then get beacons (fresh tokens for every
+ * other site), status answers and logout rights for any sid it learned.
+ *
+ * The token is checked as the site's own receiver checked it — header and signature with the
+ * hub's keyring, `typ: handoff+jwt`, `iss`, `aud` and `dst` equal to the calling site, `src`
+ * known, `iat`, lifetime — and its `sid` must be the reported one. Two differences, since the
+ * site has already spent it:
+ * - its jti need not be unspent; instead each token proves one link report only (recorded under
+ *   its own name, `link:<jti>`, so spending it here and spending it as a handoff never collide);
+ * - it may be up to LINK_PROOF_GRACE_SECONDS past `exp` (plus the clock tolerance): the SDK
+ *   retries a report the hub could not take, and `loader.js` reports again later with the token
+ *   it kept in the site session.
+ */
+import type { Site } from '../../config/schema';
+import { nowSeconds, type Clock } from '../../core/clock';
+import { TesseraError } from '../../core/errors';
+import { verifyCompactJws } from '../../core/tokens/compact-jws';
+import { HANDOFF_TYP, verifyHandoffClaims, type HandoffClaims } from '../../core/tokens/handoff';
+import { tokenCodes } from '../../core/tokens/rejection-codes';
+import type { HubDeps } from '../deps';
+import { siteRegistry } from '../handoff/sites';
+
+/** How long past its expiry a handoff token still proves a link. */
+export const LINK_PROOF_GRACE_SECONDS = 300;
+
+const HANDOFF_CODES = tokenCodes('HANDOFF');
+
+/**
+ * Checks that `token` proves `site` received a handoff of session `sid`, and spends it as a
+ * proof. Throws `ERR_LINK_PROOF` (the failed check named in the message, never the token) or
+ * `ERR_LINK_PROOF_SPENT`; a store failure passes through (503).
+ *
+ * @example
+ * const claims = await spendLinkProof(deps, ctx.state.callingSite, sid, formField(ctx, 'token'));
+ */
+export async function spendLinkProof(deps: HubDeps, site: Site, sid: string, token: unknown): Promise<HandoffClaims> {
+  const { claims, proofExpiresAt } = await checkLinkProof(deps, site, sid, token);
+  if (!(await deps.replay.rememberOnce(`link:${claims.jti}`, proofExpiresAt, sid))) {
+    throw new TesseraError('ERR_LINK_PROOF_SPENT', 'this token has already proved a link');
+  }
+  return claims;
+}
+
+async function checkLinkProof(deps: HubDeps, site: Site, sid: string, token: unknown): Promise<{ claims: HandoffClaims; proofExpiresAt: number }> {
+  const { tokens } = deps.config;
+  try {
+    const verifying = verifyCompactJws(token, {
+      typ: HANDOFF_TYP,
+      codes: HANDOFF_CODES,
+      algorithms: [tokens.algorithm],
+      keys: (kid) => deps.keyring.verificationKey(kid),
+      maxTokenBytes: tokens.maxTokenBytes,
+    });
+    const { payload } = verifying instanceof Promise ? await verifying : verifying;
+    // Only now, with the signature verified, is `exp` read (a missing one fails the claim checks).
+    const now = nowSeconds(deps.clock);
+    const exp = typeof payload.exp === 'number' && Number.isFinite(payload.exp) ? payload.exp : null;
+    if (exp !== null && now >= exp + tokens.clockToleranceSeconds + LINK_PROOF_GRACE_SECONDS) {
+      throw new TesseraError('ERR_HANDOFF_EXPIRED', 'token expired longer ago than the grace', { claim: 'exp' });
+    }
+    // The claims as the site saw them: at the latest at expiry. Every other time check still
+    // holds against the real time (an `iat` before `exp` is not in the future after it).
+    const asOf: Clock = { now: () => (exp === null ? now : Math.min(now, exp)) * 1000 };
+    const { claims } = verifyHandoffClaims(payload, {
+      issuer: deps.config.publicUrl,
+      audience: site.origin,
+      destinationHost: new URL(site.origin).host,
+      isKnownSource: (host) => siteRegistry(deps.config).isKnownSource(host),
+      clock: asOf,
+      clockToleranceSeconds: tokens.clockToleranceSeconds,
+    });
+    if (claims.sid !== sid) throw new TesseraError('ERR_HANDOFF_CLAIMS', 'sid is not the reported session', { claim: 'sid' });
+    return { claims, proofExpiresAt: claims.exp + tokens.clockToleranceSeconds + LINK_PROOF_GRACE_SECONDS };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'string' || !code.startsWith('ERR_HANDOFF_')) throw err;
+    throw new TesseraError('ERR_LINK_PROOF', `the token does not prove a handoff of this session to this site (${code})`, { cause: err });
+  }
+}

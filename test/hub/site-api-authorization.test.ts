@@ -1,0 +1,202 @@
+/**
+ * Issue 4 follow-up: a site credential acts only on sessions that site really holds.
+ *
+ * Every site learns the sids of its own visitors from their handoff tokens; a compromised site
+ * (its credential, or its code) must not be able to use a sid it learned any other way. So:
+ * - `links` needs proof: the handoff token the site just accepted for that sid, addressed to
+ *   that site, signed by the hub, at most LINK_PROOF_GRACE seconds past its expiry, and usable
+ *   for one link report only;
+ * - `beacons`, `status` and `logout` for a session the calling site holds no link to answer
+ *   exactly as for an unknown sid: no fresh tokens for other sites, no liveness oracle, nothing
+ *   ended.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { nowSeconds } from '../../src/core/clock';
+import { mintHandoff } from '../../src/core/tokens/handoff';
+import { mintLogout } from '../../src/core/tokens/logout';
+import {
+  BLOG,
+  Browser,
+  HUB,
+  HUB_HOST,
+  SHOP,
+  SHOP_HOST,
+  WWW,
+  claimsFor,
+  credentials,
+  forge,
+  goodHeader,
+  signedInSession,
+  startHandoffHub,
+  type HandoffHub,
+  type Reply,
+  type SignedIn,
+} from './handoff-support';
+
+/** How long past its `exp` a handoff token still proves a link (docs/site-api.md). */
+const LINK_PROOF_GRACE = 300;
+const UNKNOWN_SID = 'A'.repeat(22);
+
+describe('site API: a credential acts only on sessions its site holds', () => {
+  let hub: HandoffHub;
+  beforeAll(async () => {
+    hub = await startHandoffHub();
+  });
+  afterAll(() => hub.close());
+  beforeEach(() => hub.logs.clear());
+
+  const call = (path: string, body: unknown, credential: string = credentials.www): Promise<Reply> =>
+    new Browser(hub.url).request(hub.ownHost, 'POST', path, { json: body, headers: { authorization: `Bearer ${credential}` } });
+
+  /** A handoff token the hub would send `origin` for `signed`'s session (a beacon or a bounce). */
+  const proofFor = (signed: SignedIn, origin: string = WWW, ttlSeconds = 30): string =>
+    mintHandoff(hub.deps.keyring, { audience: origin, sid: signed.record.sid, sub: signed.user.id, src: HUB_HOST }, { clock: hub.clock, issuer: HUB, ttlSeconds });
+
+  /** A session that SHOP holds (the hub set its cookie) and WWW never received. */
+  async function heldByShopOnly(): Promise<SignedIn> {
+    const signed = await signedInSession(hub);
+    await hub.deps.sessions.linkSite(signed.record.sid, { site: SHOP, linkedAt: nowSeconds(hub.clock), src: HUB_HOST, secretHash: null, projectionKey: null });
+    return signed;
+  }
+
+  const linksOf = async (signed: SignedIn) => (await hub.deps.sessions.get(signed.record.sid))!.sites.map((l) => l.site);
+
+  /** Status, the headers a client could tell apart, and the body. */
+  const observable = (reply: Reply) => ({ status: reply.status, body: reply.body, type: reply.headers['content-type'], cache: reply.headers['cache-control'] });
+
+  describe('beacons: no fresh tokens for a session the caller does not hold', () => {
+    it('answers a foreign live session exactly like an unknown sid', async () => {
+      const victim = await heldByShopOnly();
+      const unknown = await call('/api/v1/sites/beacons', { sid: UNKNOWN_SID });
+      const foreign = await call('/api/v1/sites/beacons', { sid: victim.record.sid });
+      expect(observable(foreign)).toEqual(observable(unknown));
+      expect(JSON.parse(foreign.body)).toEqual({ beacons: [] });
+      // Nobody else holds it either: still nothing for the asker.
+      const fresh = await signedInSession(hub);
+      expect(observable(await call('/api/v1/sites/beacons', { sid: fresh.record.sid }))).toEqual(observable(unknown));
+    });
+
+    it('still mints for the session once the caller holds it', async () => {
+      const signed = await heldByShopOnly();
+      expect((await call('/api/v1/sites/links', { sid: signed.record.sid, token: proofFor(signed) })).status).toBe(204);
+      const { beacons } = JSON.parse((await call('/api/v1/sites/beacons', { sid: signed.record.sid })).body) as { beacons: { url: string }[] };
+      expect(beacons.map((b) => new URL(b.url).origin)).toEqual([BLOG]);
+    });
+  });
+
+  describe('status: no liveness oracle', () => {
+    it('answers a foreign live session exactly like an unknown sid, and the held one as active', async () => {
+      const victim = await heldByShopOnly();
+      const unknown = await call('/api/v1/sites/status', { sid: UNKNOWN_SID });
+      expect(JSON.parse(unknown.body)).toEqual({ active: false });
+      expect(observable(await call('/api/v1/sites/status', { sid: victim.record.sid }))).toEqual(observable(unknown));
+      expect(JSON.parse((await call('/api/v1/sites/status', { sid: victim.record.sid }, credentials.shop)).body)).toEqual({ active: true });
+    });
+  });
+
+  describe('logout: nothing ended for a session the caller does not hold', () => {
+    it('answers like an unknown sid and leaves the session and the audit log alone', async () => {
+      const victim = await heldByShopOnly();
+      const unknown = await call('/api/v1/sites/logout', { sid: UNKNOWN_SID });
+      const foreign = await call('/api/v1/sites/logout', { sid: victim.record.sid });
+      expect(observable(foreign)).toEqual(observable(unknown));
+      expect(foreign.status).toBe(204);
+      expect(await hub.deps.sessions.get(victim.record.sid)).not.toBeNull();
+      expect((await hub.deps.audit.query({ type: 'session.revoked', sid: victim.record.sid }, { limit: 5 })).items).toEqual([]);
+    });
+  });
+
+  describe('links: the report must carry a handoff token for that sid to the caller', () => {
+    /** The report is refused: 400 with `code`, no link, one log line naming the code and never the token. */
+    async function expectRefused(signed: SignedIn, body: Record<string, unknown>, code = 'ERR_LINK_PROOF'): Promise<void> {
+      hub.logs.clear();
+      const res = await call('/api/v1/sites/links', body);
+      expect([res.status, (JSON.parse(res.body) as { error: { code: string } }).error.code]).toEqual([400, code]);
+      expect(await linksOf(signed)).not.toContain(WWW);
+      expect(hub.logs.lines.filter((l) => l.code === code)).toHaveLength(1);
+      if (typeof body.token === 'string' && body.token !== '') {
+        const text = JSON.stringify(hub.logs.lines);
+        expect(text).not.toContain(body.token);
+        const signature = body.token.split('.')[2] ?? '';
+        if (signature.length > 16) expect(text).not.toContain(signature);
+      }
+    }
+
+    it('refuses a bare sid (the old report), whatever session it names', async () => {
+      const victim = await heldByShopOnly();
+      await expectRefused(victim, { sid: victim.record.sid });
+      await expectRefused(victim, { sid: victim.record.sid, token: '' });
+      await expectRefused(victim, { sid: victim.record.sid, token: 42 });
+    });
+
+    it('refuses a token addressed to another site, e.g. one the caller got from the beacons API', async () => {
+      const victim = await heldByShopOnly();
+      await expectRefused(victim, { sid: victim.record.sid, token: proofFor(victim, BLOG) });
+      await expectRefused(victim, { sid: victim.record.sid, token: proofFor(victim, SHOP) });
+    });
+
+    it('refuses a token for another sid than the one reported', async () => {
+      const own = await signedInSession(hub);
+      const victim = await heldByShopOnly();
+      await expectRefused(victim, { sid: victim.record.sid, token: proofFor(own) });
+      expect(await linksOf(own)).toEqual([]);
+    });
+
+    it('refuses forged, foreign-issuer, wrong-type and oversized tokens', async () => {
+      const victim = await heldByShopOnly();
+      const sid = victim.record.sid;
+      const { privateKey: strangerKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const claims = claimsFor(hub, WWW, sid);
+      const tokens = [
+        forge(hub, goodHeader(hub), claims, strangerKey),
+        forge(hub, goodHeader(hub), { ...claims, iss: 'https://evil.example' }),
+        forge(hub, goodHeader(hub), { ...claims, dst: SHOP_HOST }),
+        forge(hub, goodHeader(hub, { alg: 'none' }), claims),
+        forge(hub, goodHeader(hub, { typ: 'JWT' }), claims),
+        mintLogout(hub.deps.keyring, { audience: WWW, sid, sub: victim.user.id }, { clock: hub.clock, issuer: HUB }),
+        `${'a'.repeat(5000)}.b.c`,
+        'not a token',
+      ];
+      for (const token of tokens) await expectRefused(victim, { sid, token });
+    });
+
+    it('takes a token up to the grace past its expiry, not later', async () => {
+      const late = await signedInSession(hub);
+      const lateProof = proofFor(late);
+      const tooLate = await signedInSession(hub);
+      const tooLateProof = proofFor(tooLate);
+      const tolerance = hub.deps.config.tokens.clockToleranceSeconds;
+      hub.clock.advance((30 + tolerance + LINK_PROOF_GRACE - 1) * 1000);
+      expect((await call('/api/v1/sites/links', { sid: late.record.sid, token: lateProof })).status).toBe(204);
+      hub.clock.advance(1000);
+      await expectRefused(tooLate, { sid: tooLate.record.sid, token: tooLateProof });
+    });
+
+    it('takes a token whose jti was already spent as a handoff, but each token for one report only', async () => {
+      const signed = await signedInSession(hub);
+      const token = proofFor(signed);
+      const { jti, exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string; exp: number };
+      // The SDK spent the jti when it accepted the token; a replay store shared with the hub sees it.
+      await hub.deps.replay.rememberOnce(jti, exp + 5, signed.record.sid);
+      const replies = await Promise.all([1, 2, 3].map(() => call('/api/v1/sites/links', { sid: signed.record.sid, token })));
+      expect(replies.map((r) => r.status).sort()).toEqual([204, 400, 400]);
+      const linked = (await hub.deps.sessions.get(signed.record.sid))!.sites;
+      // The link's src is the proof's: the host that embedded the beacon or started the bounce.
+      expect(linked).toEqual([{ site: WWW, linkedAt: nowSeconds(hub.clock), src: HUB_HOST, secretHash: null, projectionKey: null }]);
+      expect(replies.filter((r) => r.status === 400).map((r) => (JSON.parse(r.body) as { error: { code: string } }).error.code)).toEqual(['ERR_LINK_PROOF_SPENT', 'ERR_LINK_PROOF_SPENT']);
+      // Later, the spent token does not move the link either.
+      hub.clock.advance(10_000);
+      expect((await call('/api/v1/sites/links', { sid: signed.record.sid, token })).status).toBe(400);
+      expect((await hub.deps.sessions.get(signed.record.sid))!.sites).toEqual(linked);
+    });
+
+    it('keeps the answers for a good proof: 204, and 404 ERR_NOT_FOUND once the session ended', async () => {
+      const signed = await signedInSession(hub);
+      const token = proofFor(signed);
+      await hub.deps.sessions.revoke(signed.record.sid);
+      const res = await call('/api/v1/sites/links', { sid: signed.record.sid, token });
+      expect(res.status).toBe(404);
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ERR_NOT_FOUND' } });
+    });
+  });
+});
