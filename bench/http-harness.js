@@ -1,23 +1,32 @@
 // What the HTTP benchmarks share: the hub configuration, servers in child processes
-// (bench/http-server.js), autocannon runs against them on loopback, handoff tokens minted in
+// (bench/http-server.js), load generators against them on loopback, handoff tokens minted in
 // worker threads, and the figures drawn from it all. Not a benchmark itself (it exports no `run`).
 //
 // Method: each server runs in a process of its own, pinned to the last core with `taskset` when
-// it exists (so "one core" means one core, GC and libuv threads included); autocannon runs in
-// the runner's process, unpinned, so it gets the other core. Every server a benchmark needs is
-// started first (an idle server costs nothing), then the cases run in rounds: each round runs
-// every case in turn for BENCH_HTTP_ROUND_SECONDS (default 1) with BENCH_HTTP_CONNECTIONS
-// (default 50) connections, pipelining 1. The first round is a warm-up and is dropped; then
-// BENCH_HTTP_ROUNDS (default 5) rounds are kept. So each case gets 1 s of warm-up and 5 s of
-// measurement, and a baseline and its subject always run seconds apart, under the same machine
-// load: rates are medians over the rounds, ratios medians of the per-round ratios. Server and
-// client CPU time are read from process.cpuUsage, to tell which side was saturated; the server
-// also counts the requests it finished, for an exact CPU time per request. Latency at a given
-// load comes from paced() rather than autocannon (see there).
+// it exists (so "one core" means one core, GC and libuv threads included). The load comes from
+// one of three generators:
+//   autocannon  (measure(), the default) in the runner's process, unpinned: at saturation;
+//   wrk         (measure() with generator 'wrk') a C program costing a tenth of autocannon's CPU
+//               per request, pinned to the other cores: at saturation. A bench prerequisite
+//               (Debian package `wrk`, see bench/README.md);
+//   paced()     a fixed-rate client of our own (raw keep-alive sockets) in a child process pinned
+//               to the other cores: latency at a given rate, which neither of the others can pace.
+// Every server a benchmark needs is started first (an idle server costs nothing), then the cases
+// run in rounds: each round runs every case in turn for BENCH_HTTP_ROUND_SECONDS (default 1) with
+// BENCH_HTTP_CONNECTIONS (default 50) connections, pipelining 1. The first round is a warm-up and
+// is dropped; then BENCH_HTTP_ROUNDS (default 5) rounds are kept. So each case gets 1 s of
+// warm-up and 5 s of measurement, and a baseline and its subject always run seconds apart, under
+// the same machine load: rates are medians over the rounds, ratios medians of the per-round
+// ratios. Server and generator CPU time are read from process.cpuUsage (wrk's from its own
+// /proc/self/stat), to tell which side was saturated; the server also counts the requests it
+// finished, for an exact CPU time per request, and how long its event loop waited for its core
+// while other processes held it (schedstat). From those, each note says what limited the figure
+// (limitOf): the server's own CPU time per request (Tessera's cost), or the load generator or
+// other processes on the server's core (the machine).
 //
-// Environment: BENCH_HTTP_ROUNDS, BENCH_HTTP_ROUND_SECONDS, BENCH_HTTP_CONNECTIONS;
-// BENCH_HTTP_PROFILE_DIR=<dir> runs every server under `node --cpu-prof` and writes its
-// .cpuprofile there (summarise it with `node bench/http-profile.js <file>`).
+// Environment: BENCH_HTTP_ROUNDS, BENCH_HTTP_ROUND_SECONDS (whole seconds for wrk),
+// BENCH_HTTP_CONNECTIONS; BENCH_HTTP_PROFILE_DIR=<dir> runs every server under `node --cpu-prof`
+// and writes its .cpuprofile there (summarise it with `node bench/http-profile.js <file>`).
 'use strict';
 
 const { spawn, spawnSync } = require('node:child_process');
@@ -76,23 +85,36 @@ function removeWorkspace({ dir }) {
 
 const pinnedCore = String(os.cpus().length - 1);
 const canPin = os.cpus().length > 1 && spawnSync('taskset', ['-c', pinnedCore, 'true']).status === 0;
+/** Where wrk and the paced client run: every core but the servers' ("0" on two cores). */
+const generatorCores = os.cpus().length > 2 ? `0-${os.cpus().length - 2}` : '0';
+/** Whether wrk is installed (with no arguments it prints its usage and exits with 1). */
+const hasWrk = !spawnSync('wrk', [], { stdio: 'ignore' }).error;
+/** Clock ticks per second of the CPU times in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
-/** How the server runs, for the benchmarks' context lines. */
-function serverPlacement() {
-  return canPin ? `server pinned to core ${pinnedCore}, autocannon in the runner` : 'server in a child process (not pinned: no taskset), autocannon in the runner';
+/** [command, args] running `command` pinned to `cores`, when taskset exists and `cores` is not null. */
+function pinned(cores, command, args) {
+  return canPin && cores !== null ? ['taskset', ['-c', String(cores), command, ...args]] : [command, args];
+}
+
+/** How long this process's main thread has waited, runnable, for a core: see bench/http-server.js. */
+function runQueueWaitUs() {
+  try {
+    return Number(fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1000;
+  } catch {
+    return null;
+  }
 }
 
 /**
  * Starts bench/http-server.js with `scenario` and resolves once it listens; `options.core` pins
  * it to that core instead of the last one (when taskset exists).
- * @returns {Promise<{ url: string, fixtures: object, cpu(): Promise<{ cpuUs: number, handled: number, atMs: number }>, rawSign(ms: number): Promise<{ rps: number, cpuPerSignUs: number }>, serverTimes(): Promise<object>, memory(options?: { resetPeak?: boolean }): Promise<object>, stop(): Promise<void> }>}
+ * @returns {Promise<{ url: string, fixtures: object, cpu(): Promise<{ cpuUs: number, handled: number, atMs: number, waitUs: number | null }>, rawSign(ms: number): Promise<{ rps: number, cpuPerSignUs: number }>, serverTimes(): Promise<object>, memory(options?: { resetPeak?: boolean }): Promise<object>, stop(): Promise<void> }>}
  */
 function startServer(scenario, options = {}) {
   const profileDir = process.env.BENCH_HTTP_PROFILE_DIR;
   const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(__dirname, 'http-server.js'), JSON.stringify(scenario)];
-  const child = canPin
-    ? spawn('taskset', ['-c', String(options.core ?? pinnedCore), process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(...pinned(options.core ?? pinnedCore, process.execPath, args), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map();
   let nextId = 0;
   const call = (op, params = {}) =>
@@ -132,16 +154,34 @@ function startServer(scenario, options = {}) {
   });
 }
 
+/** The server's side of a run, from its cpu() readings before and after. */
+function serverSide(before, after) {
+  return {
+    serverCpuUs: after.cpuUs - before.cpuUs,
+    serverRequests: after.handled - before.handled,
+    serverSeconds: (after.atMs - before.atMs) / 1000,
+    serverWaitUs: before.waitUs == null || after.waitUs == null ? null : after.waitUs - before.waitUs,
+  };
+}
+
 /**
- * One autocannon run against `server`, at saturation: every connection sends its next request as
- * soon as the previous answer arrives. `request` is what every request sends (`path`, `headers`,
- * or `setupRequest` to vary it). `amount` replaces the duration when requests cannot repeat
- * (single-use tokens). Every response must be 2xx: anything else fails the benchmark, since it
- * would measure something else.
- * @returns {Promise<Run>} where Run is { rps, p50, p99, seconds, requests, clientCpuUs } and, from
- *   the server, serverCpuUs, serverRequests (finished, in flight at the end included) and serverSeconds
+ * One run against `server` at saturation: every connection sends its next request as soon as
+ * the previous answer arrives. `request` is what every request sends (`method`, `path`,
+ * `headers`, `body`; with autocannon, `setupRequest` to vary it). `generator` is 'autocannon'
+ * (the default, in this process) or 'wrk' (pinned to `core`, default every core but the
+ * servers'; null leaves it unpinned). `amount` replaces the duration when requests cannot repeat
+ * (single-use tokens; autocannon only). Every response must be 2xx: anything else fails the
+ * benchmark, since it would measure something else (wrk counts only 4xx and 5xx: probe a case
+ * before measuring it).
+ * @returns {Promise<Run>} where Run is { rps, p50, p99, seconds, requests, clientCpuUs, generator }
+ *   and, from the server, serverCpuUs, serverRequests (finished, in flight at the end included),
+ *   serverSeconds and serverWaitUs (its event loop's wait for its core; null without schedstat)
  */
-async function measure(server, { request, amount }) {
+async function measure(server, { request, amount, generator = 'autocannon', core = generatorCores }) {
+  if (generator === 'wrk') {
+    if (amount) throw new Error('wrk runs for a duration: use autocannon for a counted run');
+    return measureWithWrk(server, request, core);
+  }
   const autocannon = require('autocannon');
   const serverBefore = await server.cpu();
   const clientBefore = process.cpuUsage();
@@ -168,74 +208,281 @@ async function measure(server, { request, amount }) {
     seconds: result.duration,
     requests: result.requests.total,
     clientCpuUs: client.user + client.system,
-    serverCpuUs: serverAfter.cpuUs - serverBefore.cpuUs,
-    serverRequests: serverAfter.handled - serverBefore.handled,
-    serverSeconds: (serverAfter.atMs - serverBefore.atMs) / 1000,
+    generator: 'autocannon',
+    ...serverSide(serverBefore, serverAfter),
+  };
+}
+
+// wrk takes its requests from a Lua script: one per distinct request, written once.
+let wrkScripts = null;
+
+/** The Lua script that makes wrk send `request` and print its figures as one JSON line. */
+function wrkScript(request) {
+  const key = JSON.stringify(request);
+  if (wrkScripts === null) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-wrk-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    wrkScripts = { dir, files: new Map() };
+  }
+  if (wrkScripts.files.has(key)) return wrkScripts.files.get(key);
+  // Lua long strings take any bytes but their closing bracket.
+  const lua = (value) => {
+    if (String(value).includes(']==]')) throw new Error(`cannot quote ${JSON.stringify(value)} for wrk`);
+    return `[==[${value}]==]`;
+  };
+  // wrk adds its own Host header unless the table has one spelled "Host".
+  const headers = Object.entries(request.headers ?? {}).map(([name, value]) => `wrk.headers[ ${lua(name.toLowerCase() === 'host' ? 'Host' : name)} ] = ${lua(value)}`);
+  const script = [
+    `wrk.method = ${lua(request.method ?? 'GET')}`,
+    `wrk.path = ${lua(request.path)}`,
+    ...headers,
+    ...(request.body === undefined ? [] : [`wrk.body = ${lua(request.body)}`]),
+    // wrk's own CPU time, read when the run is done: utime and stime, fields 14 and 15 of
+    // /proc/self/stat (the 12th and 13th after the parenthesised command name).
+    'function done(summary, latency, requests)',
+    '  local file = io.open("/proc/self/stat")',
+    '  local fields = {}',
+    '  for field in file:read("*a"):match("%) (.*)"):gmatch("%S+") do fields[#fields + 1] = field end',
+    '  file:close()',
+    '  local e = summary.errors',
+    '  io.write(string.format(\'{"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"cpuTicks":%d,"errors":%d,"status":%d}\\n\',',
+    '    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), fields[12] + fields[13],',
+    '    e.connect + e.read + e.write + e.timeout, e.status))',
+    'end',
+  ].join('\n');
+  const file = path.join(wrkScripts.dir, `${crypto.createHash('sha256').update(key).digest('hex').slice(0, 16)}.lua`);
+  fs.writeFileSync(file, `${script}\n`);
+  wrkScripts.files.set(key, file);
+  return file;
+}
+
+async function measureWithWrk(server, request, core) {
+  if (!hasWrk) throw new Error('wrk is not installed: it is a prerequisite of this benchmark (Debian/Ubuntu: apt-get install wrk; see bench/README.md)');
+  const script = wrkScript(request);
+  const seconds = Math.max(1, Math.round(ROUND_SECONDS));
+  const serverBefore = await server.cpu();
+  const output = await new Promise((resolve, reject) => {
+    const child = spawn(...pinned(core, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, server.url]), { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with status ${code}: ${out}`))));
+  });
+  const serverAfter = await server.cpu();
+  // The last line is the script's; without it wrk ran without the script (it only warns).
+  const last = output.trim().split('\n').pop();
+  if (!last.startsWith('{')) throw new Error(`wrk did not run its script for ${request.path}: ${output}`);
+  const result = JSON.parse(last);
+  if (result.errors > 0 || result.status > 0) throw new Error(`${request.path} on ${server.url}: ${result.status} responses 4xx or 5xx, ${result.errors} socket errors or timeouts (wrk)`);
+  return {
+    rps: result.requests / (result.durationUs / 1e6),
+    p50: Math.round(result.p50Us / 10) / 100,
+    p99: Math.round(result.p99Us / 10) / 100,
+    seconds: result.durationUs / 1e6,
+    requests: result.requests,
+    clientCpuUs: (result.cpuTicks * 1e6) / clockTicks,
+    generator: 'wrk',
+    ...serverSide(serverBefore, serverAfter),
   };
 }
 
 /**
- * Latency at a given load: `rate` requests/s for BENCH_HTTP_ROUND_SECONDS, evenly spaced, over
- * up to BENCH_HTTP_CONNECTIONS keep-alive connections (node:http). autocannon cannot do this:
- * its rate limit lets each connection send at full speed until it has made its share of the
- * second, then wait for the next second, so every second starts with a burst at saturation.
- * Each latency is counted from the moment the request is handed to the client (sent, or queued
- * for a free connection), not from when a connection was free to send it, so a server falling
- * behind shows as latency (no coordinated omission); only the client's timer slack (under 1 ms)
- * is left out.
- * @returns {Promise<Run>} as measure() (clientCpuUs included)
+ * Latency at a given load: `rate` requests/s for BENCH_HTTP_ROUND_SECONDS, evenly spaced (sent
+ * in 1 ms batches, node's timer resolution), over up to BENCH_HTTP_CONNECTIONS keep-alive
+ * connections, by a client in a child process pinned to `core` (default every core but the
+ * servers'; null leaves it unpinned). autocannon cannot do this: its rate limit lets each
+ * connection send at full speed until it has made its share of the second, then wait for the
+ * next second, so every second starts with a burst at saturation; wrk has no rate at all. Each
+ * latency is counted from the moment the request was due, not from when a connection was free
+ * to send it, so a server falling behind shows as latency (no coordinated omission). The client
+ * writes each request's bytes, prepared once, on a raw socket and reads the answer's status and
+ * Content-Length (every answer must have one: Koa sets it for the bodies benchmarks ask for):
+ * 35–45 µs of CPU per request, so a shared core can offer 10,000 req/s (a node:http client
+ * reached about 4,000).
+ * @returns {Promise<Run>} as measure(), generator 'paced', rate, and offeredRps (the rate the client
+ *   managed to send at), lateP99 (ms its sends ran behind schedule, p99: its own slowness) and
+ *   clientWaitUs (its wait for its core)
  */
-async function paced(server, { request, rate }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const count = Math.max(1, Math.round(rate * ROUND_SECONDS));
+async function paced(server, { request, rate, core = generatorCores }) {
+  const serverBefore = await server.cpu();
+  const result = await new Promise((resolve, reject) => {
+    const child = spawn(...pinned(core, process.execPath, [__filename, 'pace']), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (message) => (message.error ? reject(new Error(message.error)) : resolve(message.result)));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the paced client exited with status ${code}`)));
+    child.send({ url: server.url, request, rate, seconds: ROUND_SECONDS, connections: CONNECTIONS });
+  });
+  const serverAfter = await server.cpu();
+  if (result.failures > 0) throw new Error(`${request.path} on ${server.url}: ${result.failures} of ${result.requests} paced requests failed or were not 2xx`);
+  return { ...result, generator: 'paced', rate, ...serverSide(serverBefore, serverAfter) };
+}
+
+/** The paced client itself (in its child process): see paced(). */
+async function paceRequests({ url, request, rate, seconds, connections }) {
+  const net = require('node:net');
+  const target = new URL(url);
+  const headers = Object.entries(request.headers ?? {});
+  const host = headers.find(([name]) => name.toLowerCase() === 'host')?.[1] ?? target.host;
+  const body = request.body ?? '';
+  const head = [
+    `${request.method ?? 'GET'} ${request.path} HTTP/1.1`,
+    `Host: ${host}`,
+    ...headers.filter(([name]) => name.toLowerCase() !== 'host').map(([name, value]) => `${name}: ${value}`),
+    ...(body === '' ? [] : [`Content-Length: ${Buffer.byteLength(body)}`]),
+  ];
+  const bytes = Buffer.from(`${head.join('\r\n')}\r\n\r\n${body}`);
+
+  const count = Math.max(1, Math.round(rate * seconds));
   const intervalMs = 1000 / rate;
   const latencies = [];
+  const lateness = [];
   let failures = 0;
-  const serverBefore = await server.cpu();
-  const clientBefore = process.cpuUsage();
-  const started = performance.now() + 20;
-  await new Promise((resolve) => {
-    let pending = count;
-    const finish = (sentAt, ok) => {
-      if (ok) latencies.push(performance.now() - sentAt);
-      else failures += 1;
-      if (--pending === 0) resolve();
-    };
-    const send = () => {
-      const sentAt = performance.now();
-      const req = http.get(`${server.url}${request.path}`, { agent, headers: request.headers }, (res) => {
-        res.resume();
-        res.on('end', () => finish(sentAt, res.statusCode >= 200 && res.statusCode < 300));
-      });
-      req.on('error', () => finish(sentAt, false));
-    };
-    // One timer per millisecond of the run, sending every request due by then.
-    let next = 0;
-    const tick = () => {
-      const now = performance.now();
-      for (; next < count && started + next * intervalMs <= now; next++) send();
-      if (next < count) setTimeout(tick, 1);
-    };
-    setTimeout(tick, Math.max(0, started - performance.now()));
+  let settled = 0;
+  let lastSettled = 0;
+  let protocolError = null;
+  // Requests due while every connection was busy, by due time, oldest first.
+  const queue = [];
+  let queued = 0;
+  const idle = [];
+  let open = 0;
+  let allSettled;
+  let cannotConnect;
+  const finished = new Promise((resolve, reject) => {
+    allSettled = resolve;
+    cannotConnect = reject;
   });
-  const seconds = (performance.now() - started) / 1000;
-  const client = process.cpuUsage(clientBefore);
-  const serverAfter = await server.cpu();
-  agent.destroy();
-  if (failures > 0) throw new Error(`${request.path} on ${server.url}: ${failures} of ${count} paced requests failed or were not 2xx`);
-  latencies.sort((a, b) => a - b);
-  const percentile = (p) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] * 10) / 10;
-  return {
-    rps: count / seconds,
-    p50: percentile(50),
-    p99: percentile(99),
-    seconds,
-    requests: count,
-    clientCpuUs: client.user + client.system,
-    serverCpuUs: serverAfter.cpuUs - serverBefore.cpuUs,
-    serverRequests: serverAfter.handled - serverBefore.handled,
-    serverSeconds: (serverAfter.atMs - serverBefore.atMs) / 1000,
+
+  const settle = (connection, ok) => {
+    const now = performance.now();
+    if (ok) latencies.push(now - connection.due);
+    else failures += 1;
+    connection.due = null;
+    lastSettled = now;
+    if (++settled === count) allSettled();
   };
+  const send = (connection, due) => {
+    connection.due = due;
+    connection.socket.write(bytes);
+  };
+  const release = (connection) => {
+    if (queued < queue.length) send(connection, queue[queued++]);
+    else idle.push(connection);
+  };
+  // A connection that cannot be opened ends the run: its requests would wait forever.
+  const connect = () =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(Number(target.port), target.hostname);
+      const connection = { socket, due: null, buffered: null, end: 0, status: 0 };
+      open += 1;
+      socket.setNoDelay(true);
+      socket.once('connect', () => resolve(connection));
+      // Errors after the connection opened show as its 'close' with a request in flight.
+      socket.on('error', reject);
+      socket.on('close', () => {
+        open -= 1;
+        const at = idle.indexOf(connection);
+        if (at >= 0) idle.splice(at, 1);
+        if (connection.due !== null) settle(connection, false);
+        // Requests waiting for a connection get a new one.
+        if (queued < queue.length && settled < count) connect().then(release, cannotConnect);
+      });
+      socket.on('data', (chunk) => {
+        const data = connection.buffered === null ? chunk : Buffer.concat([connection.buffered, chunk]);
+        if (connection.end === 0) {
+          const headEnd = data.indexOf('\r\n\r\n');
+          if (headEnd < 0) return void (connection.buffered = data);
+          const responseHead = data.toString('latin1', 0, headEnd);
+          connection.status = Number(responseHead.slice(9, 12));
+          const length = /\r\ncontent-length:[ \t]*(\d+)/i.exec(responseHead);
+          if (length === null && connection.status !== 204 && connection.status !== 304) {
+            protocolError ??= `${request.path}: an answer (status ${connection.status}) without Content-Length, which the paced client cannot read`;
+            return void socket.destroy();
+          }
+          connection.end = headEnd + 4 + (length === null ? 0 : Number(length[1]));
+        }
+        if (data.length < connection.end) return void (connection.buffered = data);
+        // One request at a time on a connection: the answer ends the data.
+        connection.buffered = null;
+        connection.end = 0;
+        settle(connection, connection.status >= 200 && connection.status < 300);
+        release(connection);
+      });
+    });
+
+  // Every connection opened before the clock starts, used last-freed first (as a proxy's pool).
+  idle.push(...(await Promise.all(Array.from({ length: connections }, connect))));
+  const cpuBefore = process.cpuUsage();
+  const waitBefore = runQueueWaitUs();
+  const started = performance.now() + 20;
+  let next = 0;
+  let lastSent = started;
+  // One timer per millisecond of the run, sending every request due by then.
+  const tick = () => {
+    const now = performance.now();
+    for (; next < count && started + next * intervalMs <= now; next++) {
+      const due = started + next * intervalMs;
+      lateness.push(now - due);
+      const connection = idle.pop() ?? null;
+      if (connection !== null) send(connection, due);
+      else {
+        queue.push(due);
+        // A connection the server closed while idle is replaced.
+        if (open < connections) connect().then(release, cannotConnect);
+      }
+      lastSent = now;
+    }
+    if (next < count) setTimeout(tick, 1);
+  };
+  setTimeout(tick, Math.max(0, started - performance.now()));
+  await finished;
+  const cpu = process.cpuUsage(cpuBefore);
+  const waitAfter = runQueueWaitUs();
+  for (const connection of idle) connection.socket.destroy();
+  if (protocolError !== null) throw new Error(protocolError);
+
+  const percentile = (list, p) => {
+    if (list.length === 0) return 0;
+    const sorted = Float64Array.from(list).sort();
+    return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 100) / 100;
+  };
+  const runSeconds = (lastSettled - started) / 1000;
+  return {
+    rps: count / runSeconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    seconds: runSeconds,
+    requests: count,
+    failures,
+    clientCpuUs: cpu.user + cpu.system,
+    clientWaitUs: waitBefore === null || waitAfter === null ? null : waitAfter - waitBefore,
+    // The rate the sends kept: count - 1 intervals from the first due time to the last send.
+    offeredRps: count === 1 ? rate : ((count - 1) * 1000) / Math.max(lastSent - started, (count - 1) * intervalMs),
+    lateP99: percentile(lateness, 99),
+  };
+}
+
+/**
+ * Redis's own CPU time and the commands it processed over `run()` (INFO, on the Redis every
+ * benchmark uses): added to the run as redisCpuUs and redisCommands. Other clients of the same
+ * Redis are counted too: the commands per request tell whether there were any.
+ */
+async function withRedis(run) {
+  const Redis = require('ioredis');
+  const client = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  try {
+    const usage = async () => {
+      const info = await client.info();
+      const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+      return { cpuUs: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6, commands: field('total_commands_processed') };
+    };
+    const before = await usage();
+    const result = await run();
+    const after = await usage();
+    return { ...result, redisCpuUs: after.cpuUs - before.cpuUs, redisCommands: after.commands - before.commands - 1 };
+  } finally {
+    client.disconnect();
+  }
 }
 
 /**
@@ -269,8 +516,11 @@ function ratios(runs, baseline) {
 /** The figures of a case's kept runs: medians, and CPU time summed over all of them. */
 function summary(runs) {
   const sum = (key) => runs.reduce((total, run) => total + run[key], 0);
+  const has = (key) => runs.every((run) => run[key] != null);
   const seconds = sum('seconds');
+  const serverSeconds = sum('serverSeconds');
   return {
+    generator: runs[0].generator ?? 'autocannon',
     rps: median(runs.map((run) => run.rps)),
     minRps: Math.min(...runs.map((run) => run.rps)),
     maxRps: Math.max(...runs.map((run) => run.rps)),
@@ -279,34 +529,99 @@ function summary(runs) {
     maxP99: Math.max(...runs.map((run) => run.p99)),
     requests: sum('requests'),
     seconds,
-    serverCpu: sum('serverCpuUs') / 1e6 / sum('serverSeconds'),
+    serverCpu: sum('serverCpuUs') / 1e6 / serverSeconds,
+    // The share of the time the server's event loop was ready to run but other processes held
+    // its core (null without schedstat).
+    serverWait: has('serverWaitUs') ? sum('serverWaitUs') / 1e6 / serverSeconds : null,
     clientCpu: sum('clientCpuUs') / 1e6 / seconds,
     // Unlike a rate, CPU time per request moves less when other jobs take turns on the server's
     // core: it tells a slow server from a busy machine.
     cpuPerRequestUs: sum('serverCpuUs') / sum('serverRequests'),
+    clientCpuPerRequestUs: sum('clientCpuUs') / sum('requests'),
+    // The paced client's wait for its core, as serverWait (null for the other generators).
+    clientWait: has('clientWaitUs') ? sum('clientWaitUs') / 1e6 / seconds : null,
+    // Paced runs: the rate asked, the rate the client managed to send at, and how far behind
+    // schedule it ran.
+    rate: has('rate') ? median(runs.map((run) => run.rate)) : null,
+    offeredRps: has('offeredRps') ? median(runs.map((run) => run.offeredRps)) : null,
+    lateP99: has('lateP99') ? median(runs.map((run) => run.lateP99)) : null,
+    // withRedis(): Redis's CPU time per request, and its commands per request (all clients).
+    redisCpuPerRequestUs: has('redisCpuUs') ? sum('redisCpuUs') / sum('serverRequests') : null,
+    redisCommandsPerRequest: has('redisCommands') ? sum('redisCommands') / sum('serverRequests') : null,
   };
 }
 
 const int = (n) => Math.round(n).toLocaleString('en-US');
+const percent = (fraction) => `${Math.round(fraction * 100)} %`;
+
+/** Above this share of a core, a process is taken as saturated. */
+const SATURATED = 0.85;
 
 /**
- * A row's note: the spread over the rounds, latency, and where the CPU went; with the per-round
- * ratios and the baseline's figures, the spread of the ratio and the same ratio in CPU time per
- * request (which other jobs on the machine disturb less than rates).
+ * What limited a case's figure, in a sentence for its note: Tessera (the server's own CPU time
+ * per request, its core saturated) or the machine (the load generator saturated, or other
+ * processes holding the server's core). For paced runs (`rate`, by default the rate the runs
+ * asked for): whether the client sent at that rate and the server kept up with it.
+ */
+function limitOf(s, rate = s.rate ?? undefined) {
+  const waited = s.serverWait !== null && s.serverWait >= 0.05 ? `, and waited ${percent(s.serverWait)} of the time for it while other processes held it` : '';
+  if (rate !== undefined) {
+    if (s.offeredRps !== null && s.offeredRps < 0.95 * rate) {
+      return `limited by the machine: the paced client sent only ${int(s.offeredRps)} of the ${int(rate)} req/s asked (its CPU ${percent(s.clientCpu)}, sends late by up to ${s.lateP99} ms at p99)`;
+    }
+    if (s.rps >= 0.95 * rate) return `not limited: the client sent ${int(rate)} req/s and the server kept up, its core ${percent(s.serverCpu)} busy${waited}`;
+    // More than one core's worth of work asked: no machine would let one process keep up.
+    const cores = (rate * s.cpuPerRequestUs) / 1e6;
+    if (cores >= SATURATED) {
+      return `limited by Tessera's cost: ${int(rate)} req/s at ${int(s.cpuPerRequestUs)} µs CPU/request is ${cores.toFixed(1)} cores at 100 %, more than one server process has${
+        s.serverWait !== null && s.serverWait >= 0.05 ? `; it also waited ${percent(s.serverWait)} of the time for its core while other processes held it (the machine)` : ''
+      }`;
+    }
+  }
+  if (s.serverCpu >= SATURATED) return `limited by Tessera's cost: the server's one core was ${percent(s.serverCpu)} busy at ${int(s.cpuPerRequestUs)} µs CPU/request${waited}`;
+  if (s.clientCpu >= SATURATED) return `limited by the machine: the load generator (${s.generator}) used ${percent(s.clientCpu)} of a core`;
+  if (s.clientWait !== null && s.clientCpu + s.clientWait >= SATURATED) {
+    return `limited by the machine: the load generator's core was ${percent(s.clientCpu)} busy with it and held by other processes ${percent(s.clientWait)} of the time`;
+  }
+  if (s.serverWait !== null && s.serverCpu + s.serverWait >= SATURATED) {
+    return `limited by the machine: the server's core was ${percent(s.serverCpu)} busy with it and held by other processes ${percent(s.serverWait)} of the time`;
+  }
+  const held = [s.serverWait, s.clientWait].some((wait) => wait !== null && wait >= 0.1)
+    ? `other processes held the server's core ${percent(s.serverWait ?? 0)} and the generator's ${s.clientWait === null ? '(not measured)' : percent(s.clientWait)} of the time`
+    : 'waits elsewhere (Redis, other processes on the generator’s core)';
+  return `limited by the machine: neither the server (${percent(s.serverCpu)} of its core) nor the generator (${percent(s.clientCpu)}) was saturated; ${held}`;
+}
+
+/**
+ * A row's note: the spread over the rounds, latency, where the CPU went and what limited the
+ * figure (limitOf); with the per-round ratios and the baseline's figures, the spread of the
+ * ratio and the same ratio in CPU time per request (which other jobs on the machine disturb less
+ * than rates).
  */
 function describe(s, ratioList, baseline) {
   const spread = ratioList ? `, ratio ${Math.min(...ratioList).toFixed(3)}–${Math.max(...ratioList).toFixed(3)}` : '';
   const byCpu = baseline ? `, ${(baseline.cpuPerRequestUs / s.cpuPerRequestUs).toFixed(3)} × the baseline's` : '';
+  const wait = s.serverWait === null ? '' : ` (waited for its core ${percent(s.serverWait)})`;
+  const clientWait = s.clientWait === null ? '' : ` (waited for its core ${percent(s.clientWait)})`;
+  const ms = (value) => Math.round(value * 100) / 100;
   return (
-    `rounds ${int(s.minRps)}–${int(s.maxRps)} req/s${spread}; p50 ${s.p50} ms, p99 ${s.p99} ms (worst round ${s.maxP99} ms); ` +
-    `CPU: server ${Math.round(s.serverCpu * 100)} % = ${int(s.cpuPerRequestUs)} µs/request${byCpu}, client ${Math.round(s.clientCpu * 100)} %`
+    `rounds ${int(s.minRps)}–${int(s.maxRps)} req/s${spread}; p50 ${ms(s.p50)} ms, p99 ${ms(s.p99)} ms (worst round ${ms(s.maxP99)} ms); ` +
+    `CPU: server ${percent(s.serverCpu)}${wait} = ${int(s.cpuPerRequestUs)} µs/request${byCpu}, ${s.generator} ${percent(s.clientCpu)}${clientWait} = ${int(s.clientCpuPerRequestUs)} µs/request; ` +
+    limitOf(s)
   );
 }
 
-/** The method, for a benchmark's context line. */
-function method() {
+const generatorPlacement = {
+  autocannon: 'autocannon in the runner (unpinned)',
+  wrk: `wrk (1 thread) ${canPin ? `pinned to core ${generatorCores}` : 'unpinned'}`,
+  paced: `the paced client ${canPin ? `pinned to core ${generatorCores}` : 'unpinned'}`,
+};
+
+/** The method, for a benchmark's context line: `generators` names the load generators it used. */
+function method(generators = ['autocannon']) {
   return (
-    `${serverPlacement()}; ${CONNECTIONS} connections, pipelining 1; 1 warm-up + ${ROUNDS} rounds of ${ROUND_SECONDS} s per case, medians; ` +
+    `${canPin ? `server pinned to core ${pinnedCore}` : 'server in a child process (not pinned: no taskset)'}, ${generators.map((g) => generatorPlacement[g]).join(', ')}; ` +
+    `${CONNECTIONS} connections, pipelining 1; 1 warm-up + ${ROUNDS} rounds of ${ROUND_SECONDS} s per case, medians; ` +
     `load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')} at the end, ${os.cpus().length} cores`
   );
 }
@@ -368,8 +683,21 @@ if (!isMainThread && workerData?.mint) {
   mintInWorker(workerData.mint).then((tokens) => parentPort.postMessage(tokens));
 }
 
+// `node bench/http-harness.js pace`: the paced client's child process (see paced()).
+if (require.main === module && process.argv[2] === 'pace') {
+  process.once('message', (options) => {
+    paceRequests(options).then(
+      // Exits at once: a connection opened late may still be open.
+      (result) => process.send({ result }, () => process.exit(0)),
+      (err) => process.send({ error: err instanceof Error ? err.stack : String(err) }, () => process.exit(1)),
+    );
+  });
+}
+
 module.exports = {
   CONNECTIONS,
+  SERVER_CORE: pinnedCore,
+  hasWrk,
   HUB,
   OTHER_SITES,
   ROUND_SECONDS,
@@ -378,6 +706,7 @@ module.exports = {
   benchConfig,
   describe,
   get,
+  limitOf,
   measure,
   median,
   method,
@@ -389,5 +718,6 @@ module.exports = {
   rounds,
   startServer,
   summary,
+  withRedis,
   workspace,
 };

@@ -18,7 +18,9 @@
 // Messages: the child sends { ready: { port, fixtures } } once listening; then it answers
 // { id, op } from the parent with { id, result } or { id, error }:
 //   cpu      once no request is in flight: { cpuUs: process.cpuUsage() user + system, handled:
-//            requests finished so far, atMs: performance.now() }
+//            requests finished so far, atMs: performance.now(), waitUs: how long the event loop's
+//            thread has waited, ready to run, for a core other processes held (null where
+//            /proc/self/schedstat does not exist) }
 //   rawSign  raw RSA-2048 signatures for `ms` with the hub's signing key: { rps, cpuPerSignUs }
 //   stop     close the server, remove what the scenario stored, exit
 //   serverTimes  with "serverTimes": true in the scenario, each request's time inside the server
@@ -149,6 +151,19 @@ function rawSign(privateKey, ms) {
   return { rps: (count * 1e9) / Number(process.hrtime.bigint() - started), cpuPerSignUs: (cpu.user + cpu.system) / count };
 }
 
+/**
+ * Time the main thread (the event loop) has spent runnable but waiting for its core, in µs: the
+ * second field of /proc/self/schedstat (ns). It tells a server slowed by other processes on its
+ * core from one slowed by its own work; null where the kernel does not expose it.
+ */
+function runQueueWaitUs() {
+  try {
+    return Number(require('node:fs').readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1000;
+  } catch {
+    return null;
+  }
+}
+
 function startKoa() {
   const app = new Koa();
   app.use((ctx) => {
@@ -187,7 +202,7 @@ async function main() {
       const until = Date.now() + 10_000;
       while (inFlight > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
       const { user, system } = process.cpuUsage();
-      return { cpuUs: user + system, handled, atMs: performance.now() };
+      return { cpuUs: user + system, handled, atMs: performance.now(), waitUs: runQueueWaitUs() };
     },
     rawSign: ({ ms }) => app.rawSign(ms),
     serverTimes: () => {

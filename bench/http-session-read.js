@@ -7,11 +7,11 @@
 //
 // The read: `GET /shared-session/session.json` on https://shop.example.net (a site whose reverse
 // proxy routes /shared-session/ to the hub, Host kept) with the shop's site cookie, for a
-// session linked to three sites: the site session read (two HGETALLs, autopipelined), the
-// link's secret checked, the user read (SQLite), the identity claims as JSON. It is the hub's
-// lightest session read: the site API's `POST /api/v1/sites/status` (bearer credential, JSON
-// body, one session read, no user read) goes through the router and costs more CPU per request;
-// it is measured beside it for that reason.
+// session linked to three sites: the site session read (one Redis script), the link's secret
+// checked, the user read (SQLite), the identity claims as JSON. It is the hub's lightest session
+// read: the site API's `POST /api/v1/sites/status` (bearer credential, JSON body, one session
+// read, no user read) goes through the router and costs more CPU per request; it is measured
+// beside it for that reason.
 //
 // Server time: the hub (and bare Koa) record each request's time from Node's 'request' event
 // (headers parsed) to the response's 'finish' (bench/http-server.js, "serverTimes"): the time a
@@ -19,15 +19,21 @@
 // not the time it waited in the socket before the server read it. The paced client's own
 // latency (harness.paced: from the moment a request was due) is in each note.
 //
-// Cases, in rounds (bench/http-harness.js): at saturation, bare Koa, session.json and the
-// status API, for CPU time per request; then bare Koa and session.json paced at 10,000 req/s,
-// and session.json paced at half the rate one core gave it in that round (its latency at a load
-// one core can carry); then the scaling pair: session.json at saturation against one hub
-// instance (pinned to the last core), and against two instances on the same Redis, the second
-// pinned to core 0, each loaded by its own autocannon run with the usual connections, at the
-// same time. The client (this process) and Redis are not pinned: with two cores, the second
-// instance shares core 0 with them, so the two-instance figure says what this machine gets from
-// a second process, not what a second core gives (see bench/README.md).
+// Load generators (bench/http-harness.js): wrk at saturation (its CPU time per request is a
+// tenth of autocannon's, so the spare core is not spent on the client), and the harness's paced
+// client for the fixed rates. Every note says what limited its figure: Tessera's CPU time per
+// request, or the machine (2 shared cores: the generator, or other processes on the hub's core).
+//
+// Cases, in rounds: at saturation, bare Koa (the baseline), session.json against one hub
+// instance, against a second alone and against both, and the status API; then bare Koa and
+// session.json paced at 10,000 req/s (bare Koa shows whether the client can offer that rate
+// here), and session.json at half the rate one instance reached in that round. The scaling
+// cases: the first instance (pinned to the last core, wrk on core 0), the second (pinned to core
+// 0, wrk on the last core), then both at once on the same Redis, each loaded by its own wrk
+// (unpinned: no core is free). With two cores the instances then share their cores with both
+// wrk processes and Redis, so the pair's total rate says what this machine gets from a second
+// process; each instance's CPU time per read, alone and beside the other, says what a second
+// core would give (see bench/README.md).
 'use strict';
 
 const harness = require('./http-harness');
@@ -45,25 +51,44 @@ function timed(server, measure) {
   };
 }
 
-/** Two runs at the same time, as one: rates and counts added, the worse latencies. */
+/** Two runs at the same time, as one: rates, counts and CPU times added, the worse latencies. */
 function combined(a, b) {
+  const add = (key) => (a[key] == null || b[key] == null ? null : a[key] + b[key]);
   return {
     rps: a.rps + b.rps,
     p50: Math.max(a.p50, b.p50),
     p99: Math.max(a.p99, b.p99),
     seconds: Math.max(a.seconds, b.seconds),
     requests: a.requests + b.requests,
-    // One client process ran both: either run's reading is the whole client.
-    clientCpuUs: a.clientCpuUs,
+    generator: a.generator,
+    // Two wrk processes: their CPU time added, over the run's time (so above 100 % is possible).
+    clientCpuUs: a.clientCpuUs + b.clientCpuUs,
     serverCpuUs: a.serverCpuUs + b.serverCpuUs,
     serverRequests: a.serverRequests + b.serverRequests,
     serverSeconds: a.serverSeconds + b.serverSeconds,
-    shares: [a.rps, b.rps],
+    serverWaitUs: add('serverWaitUs'),
+    instances: [a, b],
   };
 }
 
+/** CPU time per request and the share of its core used and waited for, of one instance over the rounds. */
+function instanceFigures(runs) {
+  const sum = (key) => runs.reduce((total, run) => total + run[key], 0);
+  return {
+    rps: harness.median(runs.map((run) => run.rps)),
+    cpuPerRequestUs: sum('serverCpuUs') / sum('serverRequests'),
+    busy: sum('serverCpuUs') / 1e6 / sum('serverSeconds'),
+    wait: runs.every((run) => run.serverWaitUs != null) ? sum('serverWaitUs') / 1e6 / sum('serverSeconds') : null,
+  };
+}
+
+/** Requests per second one fully busy hub core serves, per round, from the run's CPU time. */
+const perCore = (run) => (1e6 * run.serverRequests) / run.serverCpuUs;
+
 const ms = (us) => Math.round(us / 10) / 100;
+const round = (value) => Math.round(value * 100) / 100;
 const int = (n) => Math.round(n).toLocaleString('en-US');
+const pct = (fraction) => (fraction === null ? '?' : `${Math.round(fraction * 100)} %`);
 
 async function run() {
   const ws = { ...harness.workspace(), siteCredential: CREDENTIAL };
@@ -95,29 +120,32 @@ async function run() {
     const statusBody = await statusProbe.text();
     if (statusProbe.status !== 200 || statusBody !== '{"active":true}') throw new Error(`the status API did not answer active (status ${statusProbe.status}: ${statusBody})`);
 
+    const wrk = (server, request, core) => harness.measure(server, { request, generator: 'wrk', ...(core === undefined ? {} : { core }) });
     let readRate = 0;
     const runs = await harness.rounds([
-      { name: 'koa', server: koa, options: { request: harness.get('/') } },
+      { name: 'koa', run: () => wrk(koa, harness.get('/')) },
       {
         name: 'read',
         run: async () => {
-          const result = await harness.measure(hub, { request: read });
+          const result = await harness.withRedis(() => wrk(hub, read));
           readRate = result.rps;
           return result;
         },
       },
-      { name: 'status', server: hub, options: { request: status } },
+      // The second instance alone, its wrk on the first's (idle) core: the like-for-like
+      // reference for what it does beside the first.
+      { name: 'second alone', run: () => harness.withRedis(() => wrk(second, read, harness.SERVER_CORE)) },
+      { name: 'two instances', run: () => harness.withRedis(async () => combined(...(await Promise.all([wrk(hub, read, null), wrk(second, read, null)])))) },
+      { name: 'status', run: () => wrk(hub, status) },
       { name: 'koa paced', run: timed(koa, () => harness.paced(koa, { request: harness.get('/'), rate: TARGET_RATE })) },
       { name: 'read paced', run: timed(hub, () => harness.paced(hub, { request: read, rate: TARGET_RATE })) },
       { name: 'read half', run: timed(hub, () => harness.paced(hub, { request: read, rate: readRate / 2 })) },
-      { name: 'one instance', server: hub, options: { request: read } },
-      { name: 'two instances', run: async () => combined(...(await Promise.all([harness.measure(hub, { request: read }), harness.measure(second, { request: read })]))) },
     ]);
 
     const koaFigures = harness.summary(runs.koa);
     const baseline = 'bare Koa hello';
     const median = (name, key) => harness.median(runs[name].map((r) => r.serverTimes[key]));
-    const pacedRow = (label, name, extra = {}) => {
+    const pacedRow = (label, name, extra = {}, cost = '') => {
       const figures = harness.summary(runs[name]);
       return {
         label,
@@ -126,20 +154,33 @@ async function run() {
         summary: `server time p50 ${ms(median(name, 'p50Us'))} ms, p99 ${ms(median(name, 'p99Us'))} ms`,
         note:
           `server time (median of rounds): p50 ${ms(median(name, 'p50Us'))} ms, p99 ${ms(median(name, 'p99Us'))} ms, p99.9 ${ms(median(name, 'p999Us'))} ms, worst round's p99 ${ms(Math.max(...runs[name].map((r) => r.serverTimes.p99Us)))} ms; ` +
-          `client latency p50 ${figures.p50} ms, p99 ${figures.p99} ms; server CPU ${Math.round(figures.serverCpu * 100)} % = ${int(figures.cpuPerRequestUs)} µs/request, client ${Math.round(figures.clientCpu * 100)} %`,
+          `client sent ${int(figures.offeredRps)} req/s (sends late by ${round(figures.lateP99)} ms at p99), latency from due time p50 ${round(figures.p50)} ms, p99 ${round(figures.p99)} ms; ` +
+          `server CPU ${pct(figures.serverCpu)} (waited for its core ${pct(figures.serverWait)}) = ${int(figures.cpuPerRequestUs)} µs/request, client ${pct(figures.clientCpu)} (waited ${pct(figures.clientWait)}) = ${int(figures.clientCpuPerRequestUs)} µs/request; ` +
+          harness.limitOf(figures) +
+          (cost ? `; ${cost}` : ''),
         p99: { ms: ms(median(name, 'p99Us')) },
         ...extra,
       };
     };
-    const read1 = harness.summary(runs['one instance']);
-    const read2 = harness.summary(runs['two instances']);
-    const scale = harness.ratios(runs['two instances'], runs['one instance']);
-    const shares = runs['two instances'].map((r) => r.shares);
     const readFigures = harness.summary(runs.read);
+    const pairFigures = harness.summary(runs['two instances']);
     const statusFigures = harness.summary(runs.status);
-    const halfRate = harness.median(runs['read half'].map((r) => r.rps));
+    const halfRate = harness.median(runs['read half'].map((r) => r.rate));
+    const scale = harness.ratios(runs['two instances'], runs.read);
+    const firstAlone = instanceFigures(runs.read);
+    const otherAlone = instanceFigures(runs['second alone']);
+    const first = instanceFigures(runs['two instances'].map((r) => r.instances[0]));
+    const other = instanceFigures(runs['two instances'].map((r) => r.instances[1]));
+    // Per round: both instances' requests over their CPU time, each alone, then side by side.
+    const alonePerCore = runs.read.map((r, i) => perCore(combined(r, runs['second alone'][i])));
+    const twoPerCore = runs['two instances'].map(perCore);
+    const perCoreRatios = twoPerCore.map((value, i) => value / alonePerCore[i]);
+    const redis = (s) => `Redis ${int(s.redisCpuPerRequestUs)} µs CPU/request (${s.redisCommandsPerRequest.toFixed(1)} commands/request, other clients of this Redis included)`;
+    const instance = (label, f) => `${label} ${int(f.rps)} req/s at ${int(f.cpuPerRequestUs)} µs CPU/request, its core ${pct(f.busy)} busy, held by others ${pct(f.wait)}`;
+    const cost = (label, alone, beside) => `${label} ${int(alone.cpuPerRequestUs)} µs CPU/request alone (core held by others ${pct(alone.wait)}), ${int(beside.cpuPerRequestUs)} µs beside the other (${pct(beside.wait)})`;
+    const readCores = (TARGET_RATE * readFigures.cpuPerRequestUs) / 1e6;
     return {
-      context: `${harness.method()}; session.json on Redis at 127.0.0.1:6379; second instance pinned to core 0; hub log level info, to /dev/null`,
+      context: `${harness.method(['wrk', 'paced'])}; session.json on Redis at 127.0.0.1:6379; second instance pinned to core 0, its wrk and the first's unpinned; hub log level info, to /dev/null`,
       rows: [
         { label: baseline, opsPerSecond: koaFigures.rps, unit: 'req/s', note: harness.describe(koaFigures) },
         {
@@ -147,7 +188,7 @@ async function run() {
           opsPerSecond: readFigures.rps,
           unit: 'req/s',
           summary: `${int(readFigures.cpuPerRequestUs)} µs CPU/request`,
-          note: harness.describe(readFigures, harness.ratios(runs.read, runs.koa), koaFigures),
+          note: `${harness.describe(readFigures, harness.ratios(runs.read, runs.koa), koaFigures)}; ${redis(readFigures)}`,
           compare: { to: baseline, ratio: harness.median(harness.ratios(runs.read, runs.koa)) },
         },
         {
@@ -159,22 +200,46 @@ async function run() {
           compare: { to: baseline, ratio: harness.median(harness.ratios(runs.status, runs.koa)) },
         },
         pacedRow('bare Koa hello, paced at 10,000 req/s', 'koa paced'),
-        pacedRow('session.json, paced at 10,000 req/s', 'read paced', { atLeast: TARGET_RATE, p99: { ms: ms(median('read paced', 'p99Us')), atMost: 1 } }),
+        pacedRow(
+          'session.json, paced at 10,000 req/s',
+          'read paced',
+          { atLeast: TARGET_RATE, p99: { ms: ms(median('read paced', 'p99Us')), atMost: 1 } },
+          // Whatever the machine, one hub process cannot meet the target: say so with the figures.
+          `at the ${int(readFigures.cpuPerRequestUs)} µs CPU/request measured at saturation it is ${readCores.toFixed(1)} cores at 100 % ` +
+            `(a core gives each of 10,000 requests 100 µs; bare Koa takes ${int(koaFigures.cpuPerRequestUs)} µs): the target needs several hub instances (see the per-core rows)`,
+        ),
         pacedRow(`session.json, paced at half its rate (${int(halfRate)} req/s)`, 'read half'),
         {
-          label: 'session.json, one hub instance (saturation)',
-          opsPerSecond: read1.rps,
+          label: 'session.json, two hub instances on one Redis',
+          opsPerSecond: pairFigures.rps,
           unit: 'req/s',
-          summary: `${int(read1.cpuPerRequestUs)} µs CPU/request`,
-          note: harness.describe(read1),
+          summary: `${int(pairFigures.cpuPerRequestUs)} µs CPU/request`,
+          note:
+            `rounds ${int(pairFigures.minRps)}–${int(pairFigures.maxRps)} req/s, ratio ${Math.min(...scale).toFixed(3)}–${Math.max(...scale).toFixed(3)}; ` +
+            `${instance('first (core 1)', first)}; ${instance('second (core 0)', other)}; ` +
+            `two wrk ${pct(pairFigures.clientCpu)} of a core; ${redis(pairFigures)}; limited by the machine: 2 cores for 2 hubs, 2 wrk and Redis`,
+          compare: { to: 'session.json (site session + user read), Redis', ratio: harness.median(scale) },
         },
         {
-          label: 'session.json, two hub instances on one Redis',
-          opsPerSecond: read2.rps,
+          label: 'session.json, req/s per busy hub core, each instance alone',
+          opsPerSecond: harness.median(alonePerCore),
           unit: 'req/s',
-          summary: `${int(read2.cpuPerRequestUs)} µs CPU/request`,
-          note: `${harness.describe(read2, scale)}; per instance (median of rounds) ${int(harness.median(shares.map((s) => s[0])))} + ${int(harness.median(shares.map((s) => s[1])))} req/s`,
-          compare: { to: 'session.json, one hub instance (saturation)', ratio: harness.median(scale) },
+          summary: `1e6 ÷ CPU µs/request (first ${int(firstAlone.cpuPerRequestUs)}, second ${int(otherAlone.cpuPerRequestUs)})`,
+          note:
+            `the reads one fully busy core serves, from each instance's CPU time alone (the first on core ${harness.SERVER_CORE} with wrk on core 0, the second on core 0 with wrk on core ${harness.SERVER_CORE}); ` +
+            `10,000 reads/s at the first's cost is ${readCores.toFixed(1)} hub cores at 100 % (about ${Math.ceil(readCores * 2)} at the ≤ 50 % load that keeps queueing short), ` +
+            `plus ${((TARGET_RATE * readFigures.redisCpuPerRequestUs) / 1e6).toFixed(2)} of a Redis core at ${int(readFigures.redisCpuPerRequestUs)} µs/request`,
+        },
+        {
+          label: 'session.json, req/s per busy hub core, two instances at once',
+          opsPerSecond: harness.median(twoPerCore),
+          unit: 'req/s',
+          summary: `1e6 ÷ ${int(pairFigures.cpuPerRequestUs)} µs CPU/request`,
+          note:
+            `ratio ${Math.min(...perCoreRatios).toFixed(3)}–${Math.max(...perCoreRatios).toFixed(3)}: what running side by side on one Redis costs each read; ` +
+            `${cost('first', firstAlone, first)}; ${cost('second', otherAlone, other)}; ` +
+            'near 1, a second instance on a free core of its own adds a core’s worth of reads as long as Redis keeps up; below 1, the instances (or the machine’s other processes) slowed each other',
+          compare: { to: 'session.json, req/s per busy hub core, each instance alone', ratio: harness.median(perCoreRatios) },
         },
       ],
     };
