@@ -9,12 +9,16 @@
  * Every recipient goes through `parseEmailAddress` before nodemailer sees it, and every message
  * carries an explicit envelope, so the SMTP recipients are exactly `message.to` and never what
  * nodemailer might derive from headers (SECURITY.md "Login and e-mail").
+ *
+ * nodemailer is required when the first message is sent, not at start-up: it is about 1 MiB of
+ * heap that a hub which sends no mail (password sign-in, an instance that only serves sites)
+ * would otherwise keep for its whole life (bench/README.md "http-hub-memory").
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
-import type { SendMailOptions } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import { systemClock, type Clock } from '../core/clock';
 import { TesseraError } from '../core/errors';
 import { parseEmailAddress } from '../core/users/email-address';
@@ -79,30 +83,25 @@ export function createMailer(options: MailerOptions, logger: MailLogger): Mailer
 }
 
 class SmtpMailer implements Mailer {
-  private readonly transporter: ReturnType<typeof createSmtpTransport>;
+  /** Created on the first message: nodemailer connects only when sending anyway. */
+  private transporter: Transporter | null = null;
 
   constructor(
     private readonly from: string,
-    smtp: SmtpOptions,
+    private readonly smtp: SmtpOptions,
     private readonly logger: MailLogger,
-  ) {
-    this.transporter = createSmtpTransport(smtp);
-  }
+  ) {}
 
   async send(message: MailMessage): Promise<void> {
     const to = parseEmailAddress(message.to);
-    const info = await sendOrFail(() => this.transporter.sendMail(compose(this.from, to, message)), to, this.logger);
+    const transporter = (this.transporter ??= createSmtpTransport(this.smtp));
+    const info = await sendOrFail(() => transporter.sendMail(compose(this.from, to, message)), to, this.logger);
     this.logger.info({ toDomain: domainOf(to), messageId: info.messageId }, 'mail sent');
   }
 }
 
 class FileMailer implements Mailer {
-  private readonly transporter = nodemailer.createTransport({
-    streamTransport: true,
-    buffer: true,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  });
+  private transporter: Transporter | null = null;
 
   constructor(
     private readonly from: string,
@@ -116,9 +115,10 @@ class FileMailer implements Mailer {
   async send(message: MailMessage): Promise<void> {
     const to = parseEmailAddress(message.to);
     const file = path.join(this.dir, `${fileStamp(this.clock)}-${randomBytes(6).toString('hex')}.eml`);
+    const transporter = (this.transporter ??= loadNodemailer().createTransport({ streamTransport: true, buffer: true, disableFileAccess: true, disableUrlAccess: true }));
     await sendOrFail(
       async () => {
-        const info = await this.transporter.sendMail(compose(this.from, to, message));
+        const info = await transporter.sendMail(compose(this.from, to, message));
         // The directory holds live sign-in links: keep it to the hub's own user.
         await mkdir(this.dir, { recursive: true, mode: 0o700 });
         await writeFile(file, info.message as Buffer, { mode: 0o600, flag: 'wx' });
@@ -130,8 +130,14 @@ class FileMailer implements Mailer {
   }
 }
 
-function createSmtpTransport(smtp: SmtpOptions) {
-  return nodemailer.createTransport({
+/** nodemailer itself, on the first message (see the top of this file). */
+function loadNodemailer(): typeof Nodemailer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading on demand is the point
+  return require('nodemailer') as typeof Nodemailer;
+}
+
+function createSmtpTransport(smtp: SmtpOptions): Transporter {
+  return loadNodemailer().createTransport({
     host: smtp.host,
     port: smtp.port,
     secure: smtp.secure,

@@ -9,6 +9,9 @@
  *   tokens: a `postgres://` URL in
  *   distributed mode; when unset, the SQLite file of `store.url`, or `data/tessera.db` when the
  *   session store is Redis (`:memory:` with the memory store).
+ *
+ * The Redis and PostgreSQL adapters are loaded when the configuration names them, not when this
+ * module is: a hub carries the client library it talks to and no other (see {@link adapter}).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema';
@@ -17,16 +20,16 @@ import type { Logger } from '../log/logger';
 import type { AdminTokenStore, AuditLog, MagicLinkStore, Outbox, ProjectionStore, ReadinessCheck, ReplayStore, SessionStore, UserStore } from '../ports';
 import { MemoryReplayStore } from './memory/replay-store';
 import { MemorySessionStore } from './memory/session-store';
-import { PostgresAdminTokenStore } from './postgres/admin-token-store';
-import { PostgresAuditLog } from './postgres/audit-log';
-import { createPool } from './postgres/database';
-import { PostgresOutbox } from './postgres/outbox';
-import { PostgresUserStore } from './postgres/user-store';
+import type * as PostgresAdminTokenStoreModule from './postgres/admin-token-store';
+import type * as PostgresAuditLogModule from './postgres/audit-log';
+import type * as PostgresDatabaseModule from './postgres/database';
+import type * as PostgresOutboxModule from './postgres/outbox';
+import type * as PostgresUserStoreModule from './postgres/user-store';
 import type { RateLimitBackend } from './rate-limit/limiters';
-import { closeRedisClient, createRedisClient, logConnectionState } from './redis/client';
-import { RedisProjectionStore } from './redis/projection-store';
-import { RedisReplayStore } from './redis/replay-store';
-import { RedisSessionStore } from './redis/session-store';
+import type * as RedisClientModule from './redis/client';
+import type * as RedisProjectionStoreModule from './redis/projection-store';
+import type * as RedisReplayStoreModule from './redis/replay-store';
+import type * as RedisSessionStoreModule from './redis/session-store';
 import { SqliteAdminTokenStore } from './sqlite/admin-token-store';
 import { SqliteAuditLog } from './sqlite/audit-log';
 import { openDatabase } from './sqlite/database';
@@ -98,6 +101,10 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
     replay = memoryReplay;
     rateLimits = { kind: 'memory' };
   } else {
+    const { closeRedisClient, createRedisClient, logConnectionState } = adapter<typeof RedisClientModule>('./redis/client');
+    const { RedisSessionStore } = adapter<typeof RedisSessionStoreModule>('./redis/session-store');
+    const { RedisReplayStore } = adapter<typeof RedisReplayStoreModule>('./redis/replay-store');
+    const { RedisProjectionStore } = adapter<typeof RedisProjectionStoreModule>('./redis/projection-store');
     const redis = createRedisClient(config.store.url);
     logConnectionState(redis, logger);
     closers.push(() => closeRedisClient(redis));
@@ -114,6 +121,11 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
   let audit: AuditLog;
   let adminTokens: AdminTokenStore;
   if (config.database.url !== null) {
+    const { createPool } = adapter<typeof PostgresDatabaseModule>('./postgres/database');
+    const { PostgresUserStore } = adapter<typeof PostgresUserStoreModule>('./postgres/user-store');
+    const { PostgresOutbox } = adapter<typeof PostgresOutboxModule>('./postgres/outbox');
+    const { PostgresAuditLog } = adapter<typeof PostgresAuditLogModule>('./postgres/audit-log');
+    const { PostgresAdminTokenStore } = adapter<typeof PostgresAdminTokenStoreModule>('./postgres/admin-token-store');
     const pool = createPool(config.database.url);
     closers.push(() => pool.end());
     users = await PostgresUserStore.open(pool, { clock });
@@ -152,4 +164,18 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
       for (const close of closers.reverse()) await close();
     },
   };
+}
+
+/**
+ * One adapter module of this directory, required when {@link openStores} picks its backend.
+ * ioredis and pg (with its type parsers and protocol buffers) are 1–2.5 MiB of a hub's heap each,
+ * and every MiB that stays live lets the old generation grow further under load
+ * (bench/README.md "http-hub-memory"): a hub on SQLite never loads ioredis, one without a
+ * PostgreSQL URL never loads pg. SQLite and the memory store stay imported above: the users of a
+ * hub without PostgreSQL live in SQLite, and better-sqlite3 loads its native part only when a
+ * database is opened.
+ */
+function adapter<Module>(id: string): Module {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading on demand is the point (above)
+  return require(id) as Module;
 }
