@@ -14,14 +14,15 @@
 // counted. Figures:
 //   - INFO memory used_memory after − before, ÷ sessions: everything a session costs, the
 //     allocator's rounding, the keyspace's dictionary entries and expiry entries included;
-//   - MEMORY USAGE (SAMPLES 0) of one session's keys: the record hash, the sites hash, and the
+//   - MEMORY USAGE (SAMPLES 0) of one session's key (the record with its links), and the
 //     indexes' share (the all-sessions sorted set ÷ sessions, a two-session user's set ÷ 2);
-//   - the same again with `hash-max-listpack-value 256` (a redis.conf setting: the user agent
-//     and each link's JSON are longer than the default 64 bytes, which turns both hashes into
-//     hash tables), for reference;
-//   - a spent jti key (`session:{sid}:jti:<jti>`, one per accepted handoff token) for
-//     reference: it lives for the token's lifetime and tolerance (35 s by default), not with
-//     the session, so it is not in the figure.
+//   - for reference, the same sessions with Safari on iPhone's user agent (139 characters), and
+//     with a projection key on each link (sites whose receiver writes a PHP session): the
+//     record grows with its values, and the allocator rounds it up in steps (512, 640, 768
+//     bytes), so a few bytes more can cost 128;
+//   - a spent jti key (`session:{sid}:jti:<jti>`, one per accepted token) for reference: it
+//     lives for the token's lifetime and tolerance (35 s by default), not with the session, so
+//     it is not in the figure.
 'use strict';
 
 const crypto = require('node:crypto');
@@ -31,6 +32,7 @@ const os = require('node:os');
 
 const SESSIONS = Number(process.env.BENCH_REDIS_SESSIONS ?? 10_000);
 const USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const IPHONE_USER_AGENT = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const SITES = ['https://shop.example.net', 'https://www.example.org', 'https://news.example.com'];
 const THRESHOLDS = ['hash-max-listpack-entries', 'hash-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value'];
 
@@ -106,59 +108,54 @@ async function run() {
     const policy = loadConfig({ env: { TESSERA_STORE: 'memory:', TESSERA_PUBLIC_URL: 'https://hub.example.com' } }).config.sessions;
     const clock = systemClock;
     const userId = () => crypto.randomBytes(16).toString('base64url');
-    const createLinked = async (store, user) => {
+    const createLinked = async (store, user, { userAgent = USER_AGENT, projection = false } = {}) => {
       const now = nowSeconds(clock);
-      const { record } = createSessionRecord({ userId: user, ip: '203.0.113.57', userAgent: USER_AGENT, now }, policy);
+      const { record } = createSessionRecord({ userId: user, ip: '203.0.113.57', userAgent, now }, policy);
       await store.create(record);
       for (const site of SITES) {
-        if (!(await store.linkSite(record.sid, { site, linkedAt: now, src: 'hub.example.com', secretHash: hashSecret(newSecret()), projectionKey: null }))) throw new Error('linkSite refused a live session');
+        // A projection key as the receiver makes it: PHP's prefix and the site cookie's value.
+        const projectionKey = projection ? `PHPREDIS_SESSION:${crypto.randomBytes(16).toString('hex')}-${crypto.randomBytes(32).toString('hex')}` : null;
+        if (!(await store.linkSite(record.sid, { site, linkedAt: now, src: 'hub.example.com', secretHash: hashSecret(newSecret()), projectionKey }))) throw new Error('linkSite refused a live session');
       }
       return record;
+    };
+    const users = Array.from({ length: Math.ceil(SESSIONS / 2) }, userId);
+    /** SESSIONS sessions under `prefix`: bytes per session (used_memory delta) and the first one. */
+    const fill = async (prefix, options) => {
+      const store = new RedisSessionStore(redis, { clock, prefix });
+      const before = await usedMemory(redis);
+      let sample = null;
+      for (let i = 0; i < SESSIONS; i += 100) {
+        const batch = await Promise.all(Array.from({ length: Math.min(100, SESSIONS - i) }, (_, j) => createLinked(store, users[(i + j) % users.length], options)));
+        sample ??= batch[0];
+      }
+      const after = await usedMemory(redis);
+      return { before, after, perSession: (after - before) / SESSIONS, sample, sessionKey: `${prefix}session:{${sample.sid}}` };
     };
 
     // The scripts are loaded on first use: load them before the baseline.
     const warmup = new RedisSessionStore(redis, { clock, prefix: 'warmup:' });
     for (let i = 0; i < 5; i++) await createLinked(warmup, userId());
-    const prefix = `tessera-bench-${crypto.randomBytes(6).toString('hex')}:`;
-    const store = new RedisSessionStore(redis, { clock, prefix });
-    const before = await usedMemory(redis);
-    const users = Array.from({ length: Math.ceil(SESSIONS / 2) }, userId);
-    let sample = null;
-    for (let i = 0; i < SESSIONS; i += 100) {
-      const batch = await Promise.all(Array.from({ length: Math.min(100, SESSIONS - i) }, (_, j) => createLinked(store, users[(i + j) % users.length])));
-      sample ??= batch[0];
-    }
-    const after = await usedMemory(redis);
-    const perSession = (after - before) / SESSIONS;
-
-    // The same sessions again once Redis keeps hashes with values up to 256 bytes as listpacks
-    // (a user agent and a link's JSON are longer than the default 64): a redis.conf setting.
-    await redis.config('SET', 'hash-max-listpack-value', '256');
-    const compactStore = new RedisSessionStore(redis, { clock, prefix: `${prefix}compact:` });
-    const compactBefore = await usedMemory(redis);
-    let compactSample = null;
-    for (let i = 0; i < SESSIONS; i += 100) {
-      const batch = await Promise.all(Array.from({ length: Math.min(100, SESSIONS - i) }, (_, j) => createLinked(compactStore, users[(i + j) % users.length])));
-      compactSample ??= batch[0];
-    }
-    const compactPerSession = ((await usedMemory(redis)) - compactBefore) / SESSIONS;
-    const compactKey = `${prefix}compact:session:{${compactSample.sid}}`;
-    const compactKeys = { record: await redis.memory('USAGE', compactKey, 'SAMPLES', 0), sites: await redis.memory('USAGE', `${compactKey}:sites`, 'SAMPLES', 0) };
-    await redis.config('SET', 'hash-max-listpack-value', settings['hash-max-listpack-value'] ?? '64');
+    // Prefixes of one length: a key's name is part of its cost.
+    const newPrefix = () => `tessera-bench-${crypto.randomBytes(6).toString('hex')}:`;
+    const prefix = newPrefix();
+    const main = await fill(prefix);
+    const iphone = await fill(newPrefix(), { userAgent: IPHONE_USER_AGENT });
+    const projected = await fill(newPrefix(), { projection: true });
 
     const usage = (key) => redis.memory('USAGE', key, 'SAMPLES', 0);
     const encoding = (key) => redis.object('ENCODING', key);
-    const sessionKey = `${prefix}session:{${sample.sid}}`;
-    const sitesKey = `${sessionKey}:sites`;
+    const { sample, sessionKey } = main;
     const userKey = `${prefix}user:${sample.userId}:sessions`;
-    const [recordBytes, sitesBytes, allBytes, userBytes, recordEncoding, sitesEncoding, userMembers] = await Promise.all([
+    const [recordBytes, allBytes, userBytes, recordEncoding, userMembers, iphoneBytes, projectedBytes, projectedEncoding] = await Promise.all([
       usage(sessionKey),
-      usage(sitesKey),
       usage(`${prefix}sessions`),
       usage(userKey),
       encoding(sessionKey),
-      encoding(sitesKey),
       redis.zcard(userKey),
+      usage(iphone.sessionKey),
+      usage(projected.sessionKey),
+      encoding(projected.sessionKey),
     ]);
     const jtiKey = `${sessionKey}:jti:${crypto.randomBytes(16).toString('base64url')}`;
     await redis.set(jtiKey, '1', 'PX', 35_000);
@@ -172,21 +169,26 @@ async function run() {
       rows: [
         {
           label: 'memory per session, 3 sites (used_memory delta ÷ sessions)',
-          opsPerSecond: perSession,
+          opsPerSecond: main.perSession,
           unit: B,
           atMost: 1024,
-          note: `used_memory ${before.toLocaleString('en-US')} → ${after.toLocaleString('en-US')} bytes`,
+          note: `used_memory ${main.before.toLocaleString('en-US')} → ${main.after.toLocaleString('en-US')} bytes`,
         },
-        {
-          label: 'the same with hash-max-listpack-value 256 (redis.conf)',
-          opsPerSecond: compactPerSession,
-          unit: B,
-          note: `record and sites hashes kept as listpacks (MEMORY USAGE ${compactKeys.record} and ${compactKeys.sites} bytes): a deployment setting, for reference (no target)`,
-        },
-        { label: `session record hash (${recordEncoding})`, opsPerSecond: recordBytes, unit: B, note: `MEMORY USAGE ${sessionKey.replace(sample.sid, '<sid>')}` },
-        { label: `sites hash, 3 links (${sitesEncoding})`, opsPerSecond: sitesBytes, unit: B },
+        { label: `session record with its links (${recordEncoding})`, opsPerSecond: recordBytes, unit: B, note: `MEMORY USAGE ${sessionKey.replace(sample.sid, '<sid>')}` },
         { label: 'all-sessions index, per session', opsPerSecond: allBytes / SESSIONS, unit: B },
         { label: 'user index, per session', opsPerSecond: userBytes / userMembers, unit: B, note: `a user's sorted set of ${userMembers} sessions: ${userBytes} bytes` },
+        {
+          label: 'the same with Safari on iPhone (139-character user agent)',
+          opsPerSecond: iphone.perSession,
+          unit: B,
+          note: `record ${iphoneBytes} bytes: 28 bytes more of user agent cross the allocator's 512-byte step, to 640 (for reference, no target)`,
+        },
+        {
+          label: 'the same with a projection key on each link (PHP sites)',
+          opsPerSecond: projected.perSession,
+          unit: B,
+          note: `record ${projectedBytes} bytes (${projectedEncoding}): each link's value, 165 bytes with its 114-byte key, in pieces of 64 (for reference, no target)`,
+        },
         { label: 'a spent jti (per accepted token, ~35 s)', opsPerSecond: jtiBytes, unit: B },
       ],
     };

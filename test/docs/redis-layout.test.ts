@@ -1,9 +1,10 @@
 /**
  * docs/redis-layout.md against what the real Redis stores write: every key they create matches a
  * row of the page's tables (and every row of the hub's table is seen), and the session records
- * and site links read back with HGETALL satisfy docs/schemas/*.schema.json (ajv, draft 2020-12)
- * across the cases a reader meets: anonymous with data, signed in, linked to sites, persistent,
- * after a touch.
+ * and site links, read back with HGETALL the way the page says (pieces joined, links split),
+ * satisfy docs/schemas/*.schema.json (ajv, draft 2020-12) and give what the hub reads, across the
+ * cases a reader meets: anonymous with data, signed in, long values, linked to sites,
+ * persistent, after a touch.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -111,7 +112,7 @@ describeWithRedis('docs/redis-layout.md against the Redis stores', () => {
     validateProjection = ajv.compile(schema('projection-json.schema.json'));
     // ajv treats contentSchema as an annotation: the test applies it to the parsed `data` itself.
     const properties = recordSchema.properties as Record<string, { contentSchema: object }>;
-    validateData = ajv.compile(properties.data!.contentSchema);
+    validateData = ajv.compile(properties.d!.contentSchema);
   });
 
   afterAll(async () => {
@@ -127,66 +128,110 @@ describeWithRedis('docs/redis-layout.md against the Redis stores', () => {
     return record;
   }
 
-  /** HGETALL of the record and its links, checked against the schemas and against what the store reads back. */
-  async function checkAgainstSchemas(sid: string): Promise<{ fields: Record<string, string>; links: Record<string, unknown> }> {
-    const fields = await redis.hgetall(keys.session(sid));
-    expect({ valid: validateRecord(fields), errors: validateRecord.errors ?? null }).toEqual({ valid: true, errors: null });
-    const data = JSON.parse(fields.data!) as unknown;
-    expect(validateData(data)).toBe(true);
-
-    const linkFields = await redis.hgetall(keys.sites(sid));
-    const links: Record<string, unknown> = {};
-    for (const [origin, json] of Object.entries(linkFields)) {
-      expect(origin).toMatch(/^https?:\/\/[^/]+$/);
-      const link = JSON.parse(json) as unknown;
-      expect({ origin, valid: validateLink(link), errors: validateLink.errors ?? null }).toEqual({ origin, valid: true, errors: null });
-      links[origin] = link;
+  /**
+   * A session as the page tells a reader to read it: HGETALL (bytes), pieces joined, the record
+   * fields (text, `h` as hex) apart from the link fields (named by an origin), each link split
+   * at its first three spaces.
+   */
+  async function readAsDocumented(sid: string): Promise<{ fields: Record<string, string>; links: Record<string, Record<string, string>> }> {
+    const raw = await (redis as Redis).hgetallBuffer(keys.session(sid));
+    const whole: Record<string, Buffer> = {};
+    const pieces = Object.keys(raw).filter((name) => /#[1-9][0-9]*$/.test(name));
+    for (const [name, value] of Object.entries(raw)) {
+      if (pieces.includes(name)) continue;
+      const parts = [value];
+      for (let n = 1; raw[`${name}#${n}`] !== undefined; n += 1) parts.push(raw[`${name}#${n}`]!);
+      whole[name] = Buffer.concat(parts);
     }
+    // Every piece belongs to a whole value: a stray one is an undocumented field.
+    for (const name of pieces) expect(whole[name.replace(/#[0-9]+$/, '')]).toBeDefined();
+    const fields: Record<string, string> = {};
+    const links: Record<string, Record<string, string>> = {};
+    const decode = (text: string): string => text.replace(/%20/g, ' ').replace(/%25/g, '%');
+    for (const [name, value] of Object.entries(whole)) {
+      if (name.includes('://')) {
+        const first = value.indexOf(0x20);
+        const second = value.indexOf(0x20, first + 1);
+        const third = value.indexOf(0x20, second + 1);
+        expect(third).toBeGreaterThan(second);
+        links[name] = {
+          linkedAfter: value.toString('utf8', 0, first),
+          src: decode(value.toString('utf8', first + 1, second)),
+          projectionKey: decode(value.toString('utf8', second + 1, third)),
+          secretHash: value.subarray(third + 1).toString('hex'),
+        };
+      } else {
+        fields[name] = name === 'h' ? value.toString('hex') : value.toString('utf8');
+      }
+    }
+    return { fields, links };
+  }
+
+  /** The record and its links, checked against the schemas and against what the store reads back. */
+  async function checkAgainstSchemas(sid: string): Promise<{ fields: Record<string, string>; links: Record<string, Record<string, string>> }> {
+    const { fields, links } = await readAsDocumented(sid);
+    expect({ valid: validateRecord(fields), errors: validateRecord.errors ?? null }).toEqual({ valid: true, errors: null });
+    const data = JSON.parse(fields.d!) as unknown;
+    expect(validateData(data)).toBe(true);
+    for (const [origin, link] of Object.entries(links)) {
+      expect(origin).toMatch(/^https?:\/\/[^/#\s]+$/);
+      expect({ origin, valid: validateLink(link), errors: validateLink.errors ?? null }).toEqual({ origin, valid: true, errors: null });
+    }
+    // No value is longer than 64 bytes (the hash stays a listpack on a default Redis).
+    const raw = await (redis as Redis).hgetallBuffer(keys.session(sid));
+    expect(Math.max(...Object.values(raw).map((value) => value.length))).toBeLessThanOrEqual(64);
 
     // The page's reading of each field gives back exactly what the hub itself reads.
     const record = (await sessions.get(sid))!;
+    const createdAt = Number(fields.c);
     expect({
-      v: Number(fields.v),
+      v: 1,
       sid,
-      secretHash: fields.secretHash,
-      userId: fields.userId ?? null,
+      secretHash: fields.h,
+      userId: fields.u ?? null,
       data,
-      createdAt: Number(fields.createdAt),
-      lastSeenAt: Number(fields.lastSeenAt),
-      idleExpiresAt: Number(fields.idleExpiresAt),
-      absoluteExpiresAt: Number(fields.absoluteExpiresAt),
+      createdAt,
+      lastSeenAt: Number(fields.s),
+      idleExpiresAt: Number(fields.i),
+      absoluteExpiresAt: Number(fields.a),
       ip: fields.ip ?? null,
-      userAgent: fields.userAgent ?? null,
-      persistent: fields.persistent === '1',
+      userAgent: fields.ua ?? null,
+      persistent: fields.p === '1',
       sites: Object.entries(links)
-        // A reader checks the value's own `v` (the schema pins it) and keeps the rest.
-        .map(([site, link]) => {
-          const rest: Record<string, unknown> = { ...(link as object) };
-          delete rest.v;
-          return { site, ...rest };
-        })
+        .map(([site, link]) => ({
+          site,
+          linkedAt: createdAt + Number(link.linkedAfter),
+          src: link.src,
+          secretHash: link.secretHash === '' ? null : link.secretHash,
+          projectionKey: link.projectionKey === '' ? null : link.projectionKey,
+        }))
         .sort((a, b) => (a.site < b.site ? -1 : 1)),
     }).toEqual(record);
     return { fields, links };
   }
 
-  it('an anonymous session that holds data: no userId, data as a JSON object', async () => {
+  it('an anonymous session that holds data: no user, data as a JSON object', async () => {
     const record = await stored({ userId: null, data: { basket: [{ sku: 'Ä-42', qty: 2 }], note: 'ünïcode ✓' }, ip: '203.0.113.7', userAgent: null });
     const { fields } = await checkAgainstSchemas(record.sid);
-    expect(fields.userId).toBeUndefined();
-    expect(fields.userAgent).toBeUndefined();
-    expect(JSON.parse(fields.data!)).toEqual({ basket: [{ sku: 'Ä-42', qty: 2 }], note: 'ünïcode ✓' });
-    expect(fields.persistent).toBe('0');
+    expect(fields.u).toBeUndefined();
+    expect(fields.ua).toBeUndefined();
+    expect(JSON.parse(fields.d!)).toEqual({ basket: [{ sku: 'Ä-42', qty: 2 }], note: 'ünïcode ✓' });
+    expect(fields.p).toBeUndefined();
   });
 
-  it('a signed-in session with an IPv6 address and a long User-Agent', async () => {
+  it('a signed-in session with an IPv6 address and a long User-Agent, in pieces', async () => {
     const userAgent = `Mozilla/5.0 (X11; Linux x86_64) ${'Ж'.repeat(600)}`.slice(0, 512);
     const record = await stored({ userId: randomBytes(16).toString('base64url'), ip: '2001:db8::7', userAgent });
     const { fields } = await checkAgainstSchemas(record.sid);
-    expect(fields.userId).toBe(record.userId);
-    expect(fields.userAgent).toBe(userAgent);
-    expect(fields.data).toBe('{}');
-    expect(fields.v).toBe('1');
+    expect(fields.u).toBe(record.userId);
+    expect(fields.ua).toBe(userAgent);
+    expect(fields.d).toBe('{}');
+    expect(fields.v).toBe('2');
+    expect(fields.h).toBe(record.secretHash);
+    // 992 bytes of UTF-8: the first 64 under `ua`, the next under ua#1 to ua#15.
+    expect(Buffer.byteLength(userAgent)).toBe(992);
+    const names = Object.keys(await redis.hgetall(keys.session(record.sid)));
+    expect(names.filter((name) => name.startsWith('ua'))).toEqual(['ua', ...Array.from({ length: 15 }, (_, n) => `ua#${n + 1}`)]);
   });
 
   it('a session linked to sites: SDK site (no secret), hub-as-receiver site with secret and projection key', async () => {
@@ -194,19 +239,22 @@ describeWithRedis('docs/redis-layout.md against the Redis stores', () => {
     const now = nowSeconds(clock);
     const jti = randomBytes(16).toString('base64url');
     expect(await sessions.acceptHandoff(jti, now + 35, record.sid, { site: WWW, linkedAt: now, src: 'login.example.com', secretHash: null, projectionKey: null })).toBe('accepted');
-    expect(
-      await sessions.linkSite(record.sid, { site: SHOP, linkedAt: now, src: 'www.example.org:8443', secretHash: hashSecret(newSecret()), projectionKey: `PHPREDIS_SESSION:${record.sid}.x` }),
-    ).toBe(true);
+    clock.advance(3_000);
+    const secretHash = hashSecret(newSecret());
+    const projectionKey = `PHPREDIS_SESSION:${randomBytes(16).toString('hex')}-${randomBytes(32).toString('hex')}`;
+    expect(await sessions.linkSite(record.sid, { site: SHOP, linkedAt: now + 3, src: 'www.example.org:8443', secretHash, projectionKey })).toBe(true);
     const { links } = await checkAgainstSchemas(record.sid);
     expect(Object.keys(links).sort()).toEqual([SHOP, WWW]);
-    expect(links[WWW]).toEqual({ v: 1, linkedAt: now, src: 'login.example.com', secretHash: null, projectionKey: null });
+    expect(links[WWW]).toEqual({ linkedAfter: String(now - record.createdAt), src: 'login.example.com', projectionKey: '', secretHash: '' });
+    expect(links[SHOP]).toEqual({ linkedAfter: String(now + 3 - record.createdAt), src: 'www.example.org:8443', projectionKey, secretHash });
+    expect(await redis.hget(keys.session(record.sid), WWW)).toBe(`${now - record.createdAt} login.example.com  `);
     expect(await redis.get(keys.sessionJti(record.sid, jti))).toBe('1');
   });
 
   it('a persistent ("keep me signed in") session', async () => {
     const record = await stored({ userId: 'user-persistent', ip: null, userAgent: 'Firefox', persistent: true });
     const { fields } = await checkAgainstSchemas(record.sid);
-    expect(fields.persistent).toBe('1');
+    expect(fields.p).toBe('1');
     expect(fields.ip).toBeUndefined();
   });
 
@@ -217,30 +265,36 @@ describeWithRedis('docs/redis-layout.md against the Redis stores', () => {
     expect(await sessions.touch(record.sid, now, now + policy.idleTimeoutSeconds)).toBe(true);
     expect(await sessions.setData(record.sid, { step: 2, items: [] })).toBe(true);
     const { fields } = await checkAgainstSchemas(record.sid);
-    expect(Number(fields.lastSeenAt)).toBe(now);
-    expect(Number(fields.idleExpiresAt)).toBe(now + policy.idleTimeoutSeconds);
-    expect(JSON.parse(fields.data!)).toEqual({ step: 2, items: [] });
-    // "expires: at min(idleExpiresAt, absoluteExpiresAt), moved by every touch"
+    expect(Number(fields.s)).toBe(now);
+    expect(Number(fields.i)).toBe(now + policy.idleTimeoutSeconds);
+    expect(JSON.parse(fields.d!)).toEqual({ step: 2, items: [] });
+    // "expires: at min(i, a), moved by every touch"
     const pttl = await redis.pttl(keys.session(record.sid));
     expect(Math.abs(pttl - (now + policy.idleTimeoutSeconds) * 1000 + clock.now())).toBeLessThan(5_000);
   });
 
   it('the schemas refuse what the page says a reader must refuse', async () => {
     const record = await stored({ userId: 'user-negative', ip: '192.0.2.9', userAgent: 'Edge' });
-    const fields = await redis.hgetall(keys.session(record.sid));
+    const { fields } = await readAsDocumented(record.sid);
     const refused = (change: Record<string, string | undefined>): boolean => !validateRecord(Object.fromEntries(Object.entries({ ...fields, ...change }).filter(([, value]) => value !== undefined)));
     expect(refused({})).toBe(false);
-    expect(refused({ v: '2' })).toBe(true);
+    expect(refused({ v: '1' })).toBe(true);
+    expect(refused({ v: '3' })).toBe(true);
     expect(refused({ v: undefined })).toBe(true);
-    expect(refused({ secretHash: 'A'.repeat(64) })).toBe(true);
-    expect(refused({ userId: '' })).toBe(true);
-    expect(refused({ createdAt: '1.5' })).toBe(true);
-    expect(refused({ persistent: 'true' })).toBe(true);
+    expect(refused({ h: 'A'.repeat(64) })).toBe(true);
+    expect(refused({ u: '' })).toBe(true);
+    expect(refused({ c: '1.5' })).toBe(true);
+    expect(refused({ p: '0' })).toBe(true);
     expect(refused({ sid: record.sid })).toBe(true);
-    expect(validateLink({ linkedAt: 1, src: 'a.example', secretHash: null })).toBe(false);
-    expect(validateLink({ v: 1, linkedAt: 1, src: 'a.example', secretHash: null, projectionKey: null })).toBe(true);
-    expect(validateLink({ linkedAt: 1, src: 'a.example', secretHash: null, projectionKey: null })).toBe(false);
-    expect(validateLink({ v: 2, linkedAt: 1, src: 'a.example', secretHash: null, projectionKey: null })).toBe(false);
+    // Layout 1's field names are not layout 2's.
+    expect(refused({ secretHash: fields.h, idleExpiresAt: fields.i })).toBe(true);
+    const link = { linkedAfter: '0', src: 'a.example', projectionKey: '', secretHash: '' };
+    expect(validateLink(link)).toBe(true);
+    expect(validateLink({ ...link, linkedAfter: '1.5' })).toBe(false);
+    expect(validateLink({ ...link, src: 'a example' })).toBe(false);
+    expect(validateLink({ ...link, secretHash: 'ab' })).toBe(false);
+    expect(validateLink({ linkedAfter: '0', src: 'a.example', secretHash: '' })).toBe(false);
+    expect(validateLink({ v: 1, linkedAt: 1, src: 'a.example', secretHash: null, projectionKey: null })).toBe(false);
   });
 
   it('every key the hub writes has a row in "Keys the hub writes", and every row is written', async () => {
@@ -262,7 +316,7 @@ describeWithRedis('docs/redis-layout.md against the Redis stores', () => {
     expect(await redis.zscore(`${prefix}projections`, projectionKey)).toBe(String(nowSeconds(clock) + 1800));
 
     const patterns = documentedKeys('Keys the hub writes', prefix);
-    expect([...patterns.keys()]).toHaveLength(8);
+    expect([...patterns.keys()]).toHaveLength(7);
     const seen = shapesOf(await keysUnder(redis, prefix), patterns);
     expect([...seen].sort()).toEqual([...patterns.keys()].sort());
     // Spot checks of the documented types and expiries.

@@ -117,15 +117,10 @@ describeWithRedis('Redis stores', () => {
       await sessions.create(makeSession(t0, { sid: 'sid-1', idleExpiresAt: t0 + 1800, absoluteExpiresAt: t0 + 7200 }));
       expect(await sessions.acceptHandoff('jti-1', t0 + 90, 'sid-1', makeLink('https://www.example.org', t0))).toBe('accepted');
 
-      expect(await redis.hget(keys.session('sid-1'), 'idleExpiresAt')).toBe(String(t0 + 1800));
-      expect(await redis.hget(keys.session('sid-1'), 'userId')).toBe('user-1');
-      expect(JSON.parse((await redis.hget(keys.sites('sid-1'), 'https://www.example.org')) ?? 'null')).toEqual({
-        v: 1,
-        linkedAt: t0,
-        src: 'login.example.com',
-        secretHash: null,
-        projectionKey: null,
-      });
+      expect(await redis.hget(keys.session('sid-1'), 'i')).toBe(String(t0 + 1800));
+      expect(await redis.hget(keys.session('sid-1'), 'u')).toBe('user-1');
+      // The link is a field of the record: seconds after createdAt, src, no projection key, no hash.
+      expect(await redis.hget(keys.session('sid-1'), 'https://www.example.org')).toBe('0 login.example.com  ');
       expect(await redis.get(keys.sessionJti('sid-1', 'jti-1'))).toBe('1');
       expect(await redis.zrange(keys.allSessions(), 0, -1)).toEqual([indexMember(t0, 'sid-1')]);
       expect(await redis.zrange(keys.userSessions('user-1'), 0, -1)).toEqual([indexMember(t0, 'sid-1')]);
@@ -135,7 +130,6 @@ describeWithRedis('Redis stores', () => {
         expect(actual).toBeGreaterThan(expected - 5_000);
       };
       near(await redis.pttl(keys.session('sid-1')), msUntil(t0 + 1800));
-      near(await redis.pttl(keys.sites('sid-1')), msUntil(t0 + 1800));
       near(await redis.pttl(keys.sessionJti('sid-1', 'jti-1')), msUntil(t0 + 90));
       near(await redis.pttl(keys.userSessions('user-1')), msUntil(t0 + 7200));
       expect(await redis.pttl(keys.allSessions())).toBe(-1);
@@ -143,12 +137,10 @@ describeWithRedis('Redis stores', () => {
       // A touch moves both TTLs; the absolute expiry caps them.
       expect(await sessions.touch('sid-1', t0, t0 + 9000)).toBe(true);
       near(await redis.pttl(keys.session('sid-1')), msUntil(t0 + 7200));
-      near(await redis.pttl(keys.sites('sid-1')), msUntil(t0 + 7200));
     });
 
     it('puts the keys one script touches in one Cluster slot (same hash tag)', () => {
       expect(hashTag(keys.session('abcDEF_-123'))).toBe('abcDEF_-123');
-      expect(hashTag(keys.sites('abcDEF_-123'))).toBe('abcDEF_-123');
       expect(hashTag(keys.sessionJti('abcDEF_-123', 'some-jti'))).toBe('abcDEF_-123');
     });
 
@@ -162,7 +154,7 @@ describeWithRedis('Redis stores', () => {
       await sessions.create(makeSession(t0, { sid: 'sid-1' }));
       await sessions.linkSite('sid-1', makeLink('https://www.example.org', t0));
       await sessions.revoke('sid-1');
-      expect(await redis.exists(keys.session('sid-1'), keys.sites('sid-1'))).toBe(0);
+      expect(await redis.exists(keys.session('sid-1'))).toBe(0);
       expect(await redis.zcard(keys.allSessions())).toBe(0);
       expect(await redis.exists(keys.userSessions('user-1'))).toBe(0);
     });
@@ -184,8 +176,9 @@ describeWithRedis('Redis stores', () => {
       await sessions.create(makeSession(t0 - 100, { sid: 'sid-1' }));
       await sessions.create(makeSession(t0, { sid: 'sid-2' }));
       const current = (await sessions.get('sid-2'))!;
-      // The script that reads a record with its links (defined on the client by the store).
-      const load = jest.spyOn(redis as unknown as Record<'tesseraSessionLoad', (...args: unknown[]) => Promise<unknown>>, 'tesseraSessionLoad');
+      // The script that reads a record with its links (defined on the client by the store; its
+      // Buffer variant, as the hashes are binary).
+      const load = jest.spyOn(redis as unknown as Record<'tesseraSessionLoadBuffer', (...args: unknown[]) => Promise<unknown>>, 'tesseraSessionLoadBuffer');
       try {
         const listed = await sessions.listByUser('user-1', current);
         expect(listed.map((r) => r.sid)).toEqual(['sid-2', 'sid-1']);
@@ -195,6 +188,69 @@ describeWithRedis('Redis stores', () => {
       } finally {
         load.mockRestore();
       }
+    });
+
+    it('keeps a session one listpack hash whatever its values: long ones in pieces of at most 64 bytes', async () => {
+      const userAgent = `Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) ${'é'.repeat(150)}`;
+      const data = { basket: Array.from({ length: 20 }, (_, i) => ({ sku: `sku-${i}`, qty: i })) };
+      await sessions.create(makeSession(t0, { sid: 'sid-1', userAgent, data }));
+      const projected = makeLink('https://shop.example.net', t0 + 5, { src: 'www.example.org:8443', secretHash: 'ab'.repeat(32), projectionKey: `PHPREDIS_SESSION:${'f'.repeat(32)}-${'e'.repeat(64)}` });
+      expect(await sessions.linkSite('sid-1', projected)).toBe(true);
+      expect(await sessions.linkSite('sid-1', makeLink('https://www.example.org', t0 + 9))).toBe(true);
+      const fields = await (redis as Redis).hgetallBuffer(keys.session('sid-1'));
+      expect(Math.max(...Object.entries(fields).map(([name, value]) => Math.max(Buffer.byteLength(name), value.length)))).toBeLessThanOrEqual(64);
+      expect(Object.keys(fields)).toEqual(expect.arrayContaining(['ua', 'ua#1', 'd', 'd#1', 'https://shop.example.net#1']));
+      // The server's default hash-max-listpack-value (64) keeps such a hash a listpack.
+      const [, limit] = (await redis.config('GET', 'hash-max-listpack-value')) as [string, string];
+      if (Number(limit) >= 64) expect(await redis.object('ENCODING', keys.session('sid-1'))).toBe('listpack');
+      expect(fields.h).toEqual(Buffer.from('a3'.repeat(32), 'hex'));
+
+      const read = (await sessions.get('sid-1'))!;
+      expect(read.userAgent).toBe(userAgent);
+      expect(read.data).toEqual(data);
+      expect(read.sites).toEqual([projected, makeLink('https://www.example.org', t0 + 9)]);
+
+      // Shorter values leave no pieces of the longer ones behind.
+      expect(await sessions.setData('sid-1', { basket: [] })).toBe(true);
+      expect(await sessions.linkSite('sid-1', makeLink('https://shop.example.net', t0 + 20))).toBe(true);
+      const after = Object.keys(await redis.hgetall(keys.session('sid-1')));
+      expect(after.filter((name) => name.startsWith('d') || name.startsWith('https://shop'))).toEqual(['d', 'https://shop.example.net']);
+      expect((await sessions.get('sid-1'))!.data).toEqual({ basket: [] });
+    });
+
+    it('finds, revokes and purges the sessions of a user whose id is longer than one piece', async () => {
+      const userId = `imported-${'x'.repeat(100)}`;
+      await sessions.create(makeSession(t0, { sid: 'sid-1', userId }));
+      await sessions.create(makeSession(t0, { sid: 'sid-2', userId, idleExpiresAt: t0 + 10 }));
+      expect(await redis.hexists(keys.session('sid-1'), 'u#1')).toBe(1);
+      expect((await sessions.get('sid-1'))!.userId).toBe(userId);
+      expect((await sessions.listByUser(userId)).map((r) => r.sid)).toEqual(['sid-2', 'sid-1']);
+
+      clock.advance(20_000);
+      expect(await sessions.purgeExpired()).toBe(1);
+      expect(await redis.zrange(keys.userSessions(userId), 0, -1)).toEqual([indexMember(t0, 'sid-1')]);
+      expect((await sessions.revokeUser(userId)).map((r) => r.sid)).toEqual(['sid-1']);
+      expect(await redis.exists(keys.session('sid-1'), keys.userSessions(userId))).toBe(0);
+    });
+
+    it('treats a record of layout 1 (earlier builds) as absent, and prunes its index entries', async () => {
+      // What layout 1 wrote: a hash of long field names, links in a second hash, index members
+      // `<createdAt, 12 digits>:<sid>`.
+      await redis.hset(keys.session('sid-old'), { v: '1', secretHash: 'a3'.repeat(32), userId: 'user-1', data: '{}', createdAt: t0, lastSeenAt: t0, idleExpiresAt: t0 + 1800, absoluteExpiresAt: t0 + 7200, persistent: '0' });
+      await redis.hset(`${keys.session('sid-old')}:sites`, 'https://www.example.org', JSON.stringify({ v: 1, linkedAt: t0, src: 'login.example.com', secretHash: null, projectionKey: null }));
+      const oldMember = `${String(t0).padStart(12, '0')}:sid-old`;
+      await redis.zadd(keys.allSessions(), 0, oldMember);
+      await redis.zadd(keys.userSessions('user-1'), 0, oldMember);
+
+      expect(await sessions.get('sid-old')).toBeNull();
+      expect(await sessions.touch('sid-old', t0, t0 + 1800)).toBe(false);
+      expect(await sessions.linkSite('sid-old', makeLink('https://shop.example.net', t0))).toBe(false);
+      expect(await sessions.setData('sid-old', { a: 1 })).toBe(false);
+      expect(await sessions.list({}, { limit: 10 })).toEqual({ items: [], nextCursor: null });
+      expect(await sessions.listByUser('user-1')).toEqual([]);
+      expect(await redis.zcard(keys.allSessions())).toBe(0);
+      expect(await redis.zcard(keys.userSessions('user-1'))).toBe(0);
+      expect(await sessions.revoke('sid-old')).toBeNull();
     });
 
     it('purgeExpired prunes index entries of sessions Redis expired', async () => {

@@ -1,16 +1,11 @@
 /**
  * Where Tessera keeps its data in Redis. `P` is the configured prefix (default `tessera:`).
- * Times inside values are Unix seconds.
+ * docs/redis-layout.md is the full contract (field by field); in short:
  *
  * | key                          | type       | holds                                               | expires                          |
  * |------------------------------|------------|-----------------------------------------------------|----------------------------------|
- * | `P session:{<sid>}`          | hash       | the session record: `v`, `secretHash`, `userId`,    | at min(idle, absolute) expiry,   |
- * |                              |            | `data` (JSON), `createdAt`, `lastSeenAt`,           | moved by each touch              |
- * |                              |            | `idleExpiresAt`, `absoluteExpiresAt`, `ip`,         |                                  |
- * |                              |            | `userAgent`, `persistent` (`1`/`0`); null fields    |                                  |
- * |                              |            | are absent                                          |                                  |
- * | `P session:{<sid>}:sites`    | hash       | site origin → site link JSON (`linkedAt`, `src`,    | with the session                 |
- * |                              |            | `secretHash`, `projectionKey`)                      |                                  |
+ * | `P session:{<sid>}`          | hash       | the session record (layout 2: short field names,    | at min(idle, absolute) expiry,   |
+ * |                              |            | binary SHA-256) and one field per site link         | moved by each touch              |
  * | `P session:{<sid>}:jti:<jti>`| string `1` | a spent jti of a token bound to `<sid>`             | at the token's exp + tolerance   |
  * | `P jti:<jti>`                | string `1` | a spent jti of a token bound to no session          | at the token's exp + tolerance   |
  * | `P user:<userId>:sessions`   | sorted set | index of one user's sessions                        | at its newest session's absolute |
@@ -22,28 +17,38 @@
  *
  * Why this shape:
  * - Redis Cluster runs a Lua script only on keys of one hash slot. `{<sid>}` is a hash tag: the
- *   record, its links and the jtis of tokens bound to it share a slot, so each session operation
- *   (the accept path above all) is one script on one node.
+ *   record and the jtis of tokens bound to it share a slot, so each session operation (the
+ *   accept path above all) is one script on one node.
+ * - A session is one key, and a small one: Redis keeps a hash whose values are all at most
+ *   `hash-max-listpack-value` (64 bytes by default) as one listpack, a fraction of a hash
+ *   table's size (bench/README.md, "redis-memory"). ./session-store.ts keeps every value within
+ *   that, splitting the few long ones into pieces.
  * - A jti is unique only within its session's tag. That is enough: a token's `sid` and `jti`
  *   are bound together by its signature, so a replay always names the same sid and finds the
  *   same key; `rememberOnce` with the token's `sid` and `acceptHandoff` use that same key, so a
  *   jti spent on either path is a replay on the other. A jti is global only for tokens without
  *   a sid. A global jti key would put the accept path's jti and session in two slots: two round
  *   trips, and no atomic "replay writes nothing".
- * - Index members are `<createdAt, 12 digits>:<sid>`, all with score 0: Redis orders equal
- *   scores by member, so the lexicographic order is listing order (newest first when read in
- *   reverse) and a page cursor is an exact exclusive bound (ZREVRANGEBYLEX), even for sessions
- *   created in the same second. The indexes are not updated atomically with the records (they
- *   live in other slots): entries are written before the record and removed after it, and an
- *   entry whose record is gone, dead or different is pruned when a read walks over it, so an
- *   index never misses a live session.
+ * - Index members are `<createdAt, 6 sortable characters><sid>`, all with score 0: Redis orders
+ *   equal scores by member, so the lexicographic order is listing order (newest first when read
+ *   in reverse) and a page cursor is an exact exclusive bound (ZREVRANGEBYLEX), even for
+ *   sessions created in the same second. The indexes are not updated atomically with the
+ *   records (they live in other slots): entries are written before the record and removed after
+ *   it, and an entry whose record is gone, dead or different is pruned when a read walks over
+ *   it, so an index never misses a live session.
  * - Redis expires records by itself with PEXPIRE from the injected clock; every read still
  *   judges liveness by the injected clock, as all adapters do (ports.ts).
  */
 import { TesseraError } from '../../core/errors';
 
-/** Width of the zero-padded `createdAt` in index members (Unix seconds until year 33658). */
-const createdAtDigits = 12;
+/**
+ * The digits of a sortable base 64: base64url's alphabet in ascending byte order, so numbers of
+ * one width written with them compare as strings exactly as they compare as numbers.
+ */
+const sortableDigits = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
+/** Width of `createdAt` in index members: 36 bits of Unix seconds, until the year 4147. */
+const createdAtWidth = 6;
+const createdAtMax = 64 ** createdAtWidth - 1;
 
 /** Key names for one prefix. */
 export class RedisKeys {
@@ -60,10 +65,6 @@ export class RedisKeys {
 
   session(sid: string): string {
     return `${this.prefix}session:{${sid}}`;
-  }
-
-  sites(sid: string): string {
-    return `${this.prefix}session:{${sid}}:sites`;
   }
 
   /** The jti of a token bound to `sid` (in the session's slot). */
@@ -90,17 +91,36 @@ export class RedisKeys {
   }
 }
 
-/** The index member of a session. */
+/**
+ * The index member of a session: `createdAt` in 6 sortable base-64 digits, then the sid. Six
+ * characters instead of twelve decimal digits and a separator keep a member within 28 bytes,
+ * Redis's 32-byte allocation (bench/README.md, "redis-memory").
+ */
 export function indexMember(createdAt: number, sid: string): string {
-  return `${String(createdAt).padStart(createdAtDigits, '0')}:${sid}`;
+  return `${createdAtBound(createdAt)}${sid}`;
 }
 
-/** The parts of an index member. */
+/**
+ * The parts of an index member. A member this layout did not write (an older layout's) yields
+ * `createdAt` 0 and a sid that names no session, so the walks prune it.
+ */
 export function parseIndexMember(member: string): { createdAt: number; sid: string } {
-  return { createdAt: Number(member.slice(0, createdAtDigits)), sid: member.slice(createdAtDigits + 1) };
+  let createdAt = 0;
+  for (let i = 0; i < createdAtWidth; i++) {
+    const digit = sortableDigits.indexOf(member.charAt(i));
+    if (digit < 0) return { createdAt: 0, sid: member };
+    createdAt = createdAt * 64 + digit;
+  }
+  return { createdAt, sid: member.slice(createdAtWidth) };
 }
 
-/** The lowest index member a session created at `createdAt` can have. */
+/** The lowest index member a session created at `createdAt` can have (clamped to the width). */
 export function createdAtBound(createdAt: number): string {
-  return String(createdAt).padStart(createdAtDigits, '0');
+  let rest = Math.min(createdAtMax, Math.max(0, Math.floor(createdAt)));
+  let digits = '';
+  for (let i = 0; i < createdAtWidth; i++) {
+    digits = sortableDigits.charAt(rest % 64) + digits;
+    rest = Math.floor(rest / 64);
+  }
+  return digits;
 }

@@ -23,19 +23,58 @@ const walkBatch = 100;
  */
 const indexGraceSeconds = 60;
 
-/** Lua shared by the scripts: whether a session is live at `now`, and its expiries. */
-const liveLua = `
+/**
+ * The version of the record layout, its `v` field (docs/redis-layout.md). A record of another
+ * version (layout 1's, from earlier development builds) reads as absent: its user signs in again.
+ */
+const layoutVersion = '2';
+
+/**
+ * Lua shared by the scripts. Values longer than `piece` bytes are stored in pieces (field,
+ * field#1, field#2, …): Redis keeps the hash as a compact listpack only while every value is at
+ * most `hash-max-listpack-value` bytes, 64 by default (bench/README.md, "redis-memory").
+ */
+const sharedLua = `
+local piece = 64
+-- Whether a session is live at now: its idle and absolute expiry and its createdAt, or nil.
 local function live(key, now)
-  local t = redis.call('HMGET', key, 'idleExpiresAt', 'absoluteExpiresAt')
-  local idle, abs = tonumber(t[1]), tonumber(t[2])
-  if idle == nil or abs == nil or idle <= now or abs <= now then return nil end
-  return idle, abs
+  local t = redis.call('HMGET', key, 'i', 'a', 'c')
+  local idle, abs, created = tonumber(t[1]), tonumber(t[2]), tonumber(t[3])
+  if idle == nil or abs == nil or created == nil or idle <= now or abs <= now then return nil end
+  return idle, abs, created
 end
-local function link(sessionKey, sitesKey, now, nowMs, site, json)
-  local idle, abs = live(sessionKey, now)
+-- Sets a field, in pieces when long; returns the number of pieces.
+local function put(key, field, value)
+  redis.call('HSET', key, field, string.sub(value, 1, piece))
+  local n = 1
+  while n * piece < #value do
+    redis.call('HSET', key, field .. '#' .. n, string.sub(value, n * piece + 1, (n + 1) * piece))
+    n = n + 1
+  end
+  return n
+end
+-- Replaces a field's value, deleting the pieces a longer old value leaves behind.
+local function replace(key, field, value)
+  local n = put(key, field, value)
+  while redis.call('HDEL', key, field .. '#' .. n) == 1 do n = n + 1 end
+end
+-- A field's value with its pieces joined; false when absent.
+local function get(key, field)
+  local value = redis.call('HGET', key, field)
+  local n = 1
+  while value do
+    local more = redis.call('HGET', key, field .. '#' .. n)
+    if not more then break end
+    value = value .. more
+    n = n + 1
+  end
+  return value
+end
+-- Writes the link of site: its time as seconds after the record's createdAt, then the rest.
+local function link(key, now, site, linkedAt, rest)
+  local idle, abs, created = live(key, now)
   if not idle then return false end
-  redis.call('HSET', sitesKey, site, json)
-  redis.call('PEXPIRE', sitesKey, math.min(idle, abs) * 1000 - nowMs)
+  replace(key, site, (tonumber(linkedAt) - created) .. ' ' .. rest)
   return true
 end
 `;
@@ -45,9 +84,9 @@ const scripts = {
   // KEYS: session. ARGV: ttl ms, then field, value, ...
   tesseraSessionCreate: {
     numberOfKeys: 1,
-    lua: `
+    lua: `${sharedLua}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+for k = 2, #ARGV, 2 do put(KEYS[1], ARGV[k], ARGV[k + 1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`,
   },
@@ -60,70 +99,68 @@ local ttl = math.max(tonumber(ARGV[2]), 1)
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`,
   },
-  // KEYS: session, sites. ARGV: now, now ms, lastSeenAt, idleExpiresAt.
+  // KEYS: session. ARGV: now, now ms, lastSeenAt, idleExpiresAt.
   tesseraSessionTouch: {
-    numberOfKeys: 2,
-    lua: `${liveLua}
+    numberOfKeys: 1,
+    lua: `${sharedLua}
 local idle, abs = live(KEYS[1], tonumber(ARGV[1]))
 if not idle then return 0 end
-redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[3], 'idleExpiresAt', ARGV[4])
-local ttl = math.min(tonumber(ARGV[4]), abs) * 1000 - tonumber(ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('HSET', KEYS[1], 's', ARGV[3], 'i', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[4]), abs) * 1000 - tonumber(ARGV[2]))
 return 1`,
   },
   // KEYS: session. ARGV: now, data JSON.
   tesseraSessionSetData: {
     numberOfKeys: 1,
-    lua: `${liveLua}
+    lua: `${sharedLua}
 if not live(KEYS[1], tonumber(ARGV[1])) then return 0 end
-redis.call('HSET', KEYS[1], 'data', ARGV[2])
+replace(KEYS[1], 'd', ARGV[2])
 return 1`,
   },
-  // KEYS: session, sites. ARGV: now, now ms, site, link JSON.
+  // KEYS: session. ARGV: now, site, linkedAt, rest of the link value (see linkRest).
   tesseraSessionLink: {
-    numberOfKeys: 2,
-    lua: `${liveLua}
-if link(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]) then return 1 end
+    numberOfKeys: 1,
+    lua: `${sharedLua}
+if link(KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]) then return 1 end
 return 0`,
   },
   // The receiver's hot path in one round trip. SET NX is the atomic jti check; everything
   // after it runs only for the one caller that set it, so a replay writes nothing.
-  // KEYS: jti, session, sites. ARGV: jti ttl ms, now, now ms, site, link JSON.
+  // KEYS: jti, session. ARGV: jti ttl ms, now, site, linkedAt, rest of the link value.
   tesseraSessionAccept: {
-    numberOfKeys: 3,
-    lua: `${liveLua}
+    numberOfKeys: 2,
+    lua: `${sharedLua}
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 'replayed' end
-if link(KEYS[2], KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]) then return 'accepted' end
+if link(KEYS[2], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]) then return 'accepted' end
 return 'unknown-session'`,
   },
-  // A record and its links in one command: every page, loader.js and session.json read a
-  // session, and one script cost less CPU in the hub than two HGETALLs (bench/README.md).
-  // Read-only, and Redis runs a script without flags even when it is out of memory, as it does
-  // a plain read. KEYS: session, sites.
+  // A record with its links (fields of it). A script rather than HGETALL: ioredis turns an
+  // HGETALL reply into an object, and with Buffer values (the hashes are binary) that costs the
+  // hub more CPU than this script's plain array (bench/README.md, "redis-memory"). Read-only, and
+  // Redis runs a script without flags even when it is out of memory, as it does a plain read.
+  // KEYS: session.
   tesseraSessionLoad: {
-    numberOfKeys: 2,
-    lua: `return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}`,
+    numberOfKeys: 1,
+    lua: `return redis.call('HGETALL', KEYS[1])`,
   },
-  // Deletes a session with its links and returns both ({record fields, link fields}), or nil
-  // when it is missing, when ARGV[2] is '1' and it is not live, or when ARGV[3] is a user id
-  // and the session is not that user's.
-  // KEYS: session, sites. ARGV: now, require live ('1'/'0'), user id or ''.
+  // Deletes a session (its links are fields of it) and returns its fields, or nil when it is
+  // missing, when ARGV[2] is '1' and it is not live, or when ARGV[3] is a user id and the
+  // session is not that user's. KEYS: session. ARGV: now, require live ('1'/'0'), user id or ''.
   tesseraSessionTake: {
-    numberOfKeys: 2,
-    lua: `${liveLua}
+    numberOfKeys: 1,
+    lua: `${sharedLua}
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
-if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'userId') ~= ARGV[3] then return nil end
+if ARGV[3] ~= '' and get(KEYS[1], 'u') ~= ARGV[3] then return nil end
 if ARGV[2] == '1' and not live(KEYS[1], tonumber(ARGV[1])) then return nil end
 local record = redis.call('HGETALL', KEYS[1])
-local sites = redis.call('HGETALL', KEYS[2])
-redis.call('DEL', KEYS[1], KEYS[2])
-return {record, sites}`,
+redis.call('DEL', KEYS[1])
+return record`,
   },
 } as const;
 
 type ScriptName = keyof typeof scripts;
-type Script = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
+type Arg = string | number | Buffer;
+type Script = (...keysThenArgs: Arg[]) => Promise<unknown>;
 
 /** The clock's time in the two units the scripts need. */
 interface Now {
@@ -167,7 +204,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   touch(sid: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean> {
     return this.guard('touch', async (now) => {
-      const touched = await this.script('tesseraSessionTouch', this.keys.session(sid), this.keys.sites(sid), now.seconds, now.ms, lastSeenAt, idleExpiresAt);
+      const touched = await this.script('tesseraSessionTouch', this.keys.session(sid), now.seconds, now.ms, lastSeenAt, idleExpiresAt);
       return touched === 1;
     });
   }
@@ -244,7 +281,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   linkSite(sid: string, link: SiteLink): Promise<boolean> {
     return this.guard('linkSite', async (now) => {
-      const linked = await this.script('tesseraSessionLink', this.keys.session(sid), this.keys.sites(sid), now.seconds, now.ms, link.site, linkJson(link));
+      const linked = await this.script('tesseraSessionLink', this.keys.session(sid), now.seconds, link.site, link.linkedAt, linkRest(link));
       return linked === 1;
     });
   }
@@ -255,12 +292,11 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
         'tesseraSessionAccept',
         this.keys.sessionJti(sid, jti),
         this.keys.session(sid),
-        this.keys.sites(sid),
         Math.max(1, Math.floor(jtiExpiresAt * 1000 - now.ms)),
         now.seconds,
-        now.ms,
         link.site,
-        linkJson(link),
+        link.linkedAt,
+        linkRest(link),
       );
       return outcome as AcceptOutcome;
     });
@@ -276,14 +312,16 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
         await Promise.all(
           members.map(async (member) => {
             const { createdAt, sid } = parseIndexMember(member);
-            const [idle, abs, userId] = await this.redis.hmget(this.keys.session(sid), 'idleExpiresAt', 'absoluteExpiresAt', 'userId');
+            const [idle, abs, userId, longUserId] = await this.redis.hmget(this.keys.session(sid), 'i', 'a', 'u', 'u#1');
             if (idle === null || abs === null) {
               if (createdAt < now.seconds - indexGraceSeconds) await this.redis.zrem(index, member);
               return;
             }
             if (Number(idle) > now.seconds && Number(abs) > now.seconds) return;
-            await this.redis.del(this.keys.session(sid), this.keys.sites(sid));
-            await this.unindex({ sid, createdAt, userId });
+            // A user id longer than 64 bytes is in pieces: the whole record has it.
+            const user = longUserId === null ? userId : ((await this.load(sid))?.userId ?? null);
+            await this.redis.del(this.keys.session(sid));
+            await this.unindex({ sid, createdAt, userId: user });
             removed += 1;
           }),
         );
@@ -305,8 +343,13 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   /** Runs one of `scripts` (defined on the client in the constructor). */
-  private script(name: ScriptName, ...keysThenArgs: (string | number)[]): Promise<unknown> {
+  private script(name: ScriptName, ...keysThenArgs: Arg[]): Promise<unknown> {
     return (this.redis as unknown as Record<ScriptName, Script>)[name](...keysThenArgs);
+  }
+
+  /** Runs a script's Buffer variant (ioredis defines one per script): for replies with binary hashes. */
+  private bufferScript(name: ScriptName, ...keysThenArgs: Arg[]): Promise<unknown> {
+    return (this.redis as unknown as Record<string, Script>)[`${name}Buffer`]!(...keysThenArgs);
   }
 
   private guard<T>(operation: string, run: (now: Now) => Promise<T>): Promise<T> {
@@ -314,10 +357,9 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     return guardStore('Redis session store', operation, () => run({ ms, seconds: Math.floor(ms / 1000) }));
   }
 
-  /** The stored record with its links, live or not; null when Redis has none. */
+  /** The stored record with its links, live or not; null when Redis has none (or one of another layout). */
   private async load(sid: string): Promise<SessionRecord | null> {
-    const [fields, links] = (await this.script('tesseraSessionLoad', this.keys.session(sid), this.keys.sites(sid))) as [string[], string[]];
-    return decodeRecord(sid, pairs(fields), pairs(links));
+    return decodeRecord(sid, (await this.bufferScript('tesseraSessionLoad', this.keys.session(sid))) as Buffer[]);
   }
 
   /** Writes a new record (without links) that Redis expires with the session. */
@@ -329,10 +371,8 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   /** Deletes a session atomically and returns what it was, under the conditions given. */
   private async take(sid: string, now: Now, options: { requireLive: boolean; userId?: string }): Promise<SessionRecord | null> {
-    const reply = (await this.script('tesseraSessionTake', this.keys.session(sid), this.keys.sites(sid), now.seconds, options.requireLive ? '1' : '0', options.userId ?? '')) as
-      | [string[], string[]]
-      | null;
-    return reply === null ? null : decodeRecord(sid, pairs(reply[0]), pairs(reply[1]));
+    const reply = (await this.bufferScript('tesseraSessionTake', this.keys.session(sid), now.seconds, options.requireLive ? '1' : '0', options.userId ?? '')) as Buffer[] | null;
+    return reply === null ? null : decodeRecord(sid, reply);
   }
 
   private async index(record: SessionRecord, now: Now): Promise<void> {
@@ -389,54 +429,137 @@ function isLive(record: SessionRecord, now: Now): boolean {
   return record.idleExpiresAt > now.seconds && record.absoluteExpiresAt > now.seconds;
 }
 
-/** The record as HSET field/value pairs; null fields are left out. */
-function recordFields(record: SessionRecord): string[] {
-  const fields: Record<string, string> = {
-    v: '1',
-    secretHash: record.secretHash,
-    data: JSON.stringify(record.data),
-    createdAt: String(record.createdAt),
-    lastSeenAt: String(record.lastSeenAt),
-    idleExpiresAt: String(record.idleExpiresAt),
-    absoluteExpiresAt: String(record.absoluteExpiresAt),
-    persistent: record.persistent ? '1' : '0',
-  };
-  if (record.userId !== null) fields.userId = record.userId;
-  if (record.ip !== null) fields.ip = record.ip;
-  if (record.userAgent !== null) fields.userAgent = record.userAgent;
-  return Object.entries(fields).flat();
+/**
+ * The record as HSET field/value pairs (docs/redis-layout.md, "The session record"); null
+ * fields and a false `persistent` are left out. The Lua `put` splits the long ones.
+ */
+function recordFields(record: SessionRecord): Arg[] {
+  const fields: Arg[] = [
+    'v',
+    layoutVersion,
+    'h',
+    binaryHash(record.secretHash),
+    'd',
+    JSON.stringify(record.data),
+    'c',
+    record.createdAt,
+    's',
+    record.lastSeenAt,
+    'i',
+    record.idleExpiresAt,
+    'a',
+    record.absoluteExpiresAt,
+  ];
+  if (record.userId !== null) fields.push('u', record.userId);
+  if (record.ip !== null) fields.push('ip', record.ip);
+  if (record.userAgent !== null) fields.push('ua', record.userAgent);
+  if (record.persistent) fields.push('p', '1');
+  return fields;
 }
 
-function decodeRecord(sid: string, fields: Record<string, string>, links: Record<string, string>): SessionRecord | null {
-  if (fields.secretHash === undefined) return null;
-  const sites = Object.entries(links).map(([site, json]): SiteLink => {
-    const link = JSON.parse(json) as Omit<SiteLink, 'site'>;
-    return { site, linkedAt: link.linkedAt, src: link.src, secretHash: link.secretHash, projectionKey: link.projectionKey };
-  });
+/**
+ * A record from its fields (a flat HGETALL reply of bytes), or null when there is none or it
+ * has another layout. Fields whose name holds `://` are the site links, keyed by origin. Every
+ * session read comes here, so it is written to make few strings: each Buffer-to-string call
+ * costs about as much as the rest of a field's handling (bench/README.md, "redis-memory").
+ */
+function decodeRecord(sid: string, flat: Buffer[]): SessionRecord | null {
+  const record = new Map<string, Buffer>();
+  const links: [string, Buffer][] = [];
+  let pieces: Map<string, Buffer> | undefined;
+  for (let k = 0; k + 1 < flat.length; k += 2) {
+    const name = fieldName(flat[k]!);
+    const value = flat[k + 1]!;
+    if (name.includes('#')) (pieces ??= new Map()).set(name, value);
+    else if (name.includes('://')) links.push([name, value]);
+    else record.set(name, value);
+  }
+  const version = record.get('v');
+  const hash = record.get('h');
+  if (hash === undefined || version?.length !== 1 || version[0] !== layoutVersion.charCodeAt(0)) return null;
+  /** A field's value with its pieces (`name#1`, `name#2`, …) appended. */
+  const whole = (name: string, first: Buffer): Buffer => {
+    if (pieces?.has(`${name}#1`) !== true) return first;
+    const parts = [first];
+    for (let n = 1, next = pieces.get(`${name}#1`); next !== undefined; n += 1, next = pieces.get(`${name}#${n}`)) parts.push(next);
+    return Buffer.concat(parts);
+  };
+  const text = (name: string): string | null => {
+    const first = record.get(name);
+    return first === undefined ? null : whole(name, first).toString();
+  };
+  const time = (name: string): number => {
+    const value = record.get(name);
+    return value === undefined ? Number.NaN : integer(value);
+  };
+  const createdAt = time('c');
   return {
     v: 1,
     sid,
-    secretHash: fields.secretHash,
-    userId: fields.userId ?? null,
-    data: JSON.parse(fields.data ?? '{}') as Record<string, unknown>,
-    createdAt: Number(fields.createdAt),
-    lastSeenAt: Number(fields.lastSeenAt),
-    idleExpiresAt: Number(fields.idleExpiresAt),
-    absoluteExpiresAt: Number(fields.absoluteExpiresAt),
-    ip: fields.ip ?? null,
-    userAgent: fields.userAgent ?? null,
-    persistent: fields.persistent === '1',
-    sites: sortLinks(sites),
+    secretHash: hash.toString('hex'),
+    userId: text('u'),
+    data: JSON.parse(text('d') ?? '{}') as Record<string, unknown>,
+    createdAt,
+    lastSeenAt: time('s'),
+    idleExpiresAt: time('i'),
+    absoluteExpiresAt: time('a'),
+    ip: text('ip'),
+    userAgent: text('ua'),
+    persistent: record.has('p'),
+    sites: sortLinks(links.map(([site, value]) => decodeLink(site, whole(site, value), createdAt))),
   };
 }
 
-function linkJson(link: SiteLink): string {
-  return JSON.stringify({ v: 1, linkedAt: link.linkedAt, src: link.src, secretHash: link.secretHash, projectionKey: link.projectionKey });
+/** A field name: the record's are one or two ASCII letters, made without a Buffer call. */
+function fieldName(bytes: Buffer): string {
+  if (bytes.length === 1) return String.fromCharCode(bytes[0]!);
+  if (bytes.length === 2) return String.fromCharCode(bytes[0]!, bytes[1]!);
+  return bytes.toString();
 }
 
-/** A flat HGETALL reply from a script as an object. */
-function pairs(flat: string[]): Record<string, string> {
-  const object: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) object[flat[i] as string] = flat[i + 1] as string;
-  return object;
+/** A decimal integer from its ASCII digits, `-` first when negative. */
+function integer(bytes: Buffer, start = 0, end = bytes.length): number {
+  const negative = bytes[start] === 0x2d;
+  let value = 0;
+  for (let k = negative ? start + 1 : start; k < end; k += 1) value = value * 10 + bytes[k]! - 0x30;
+  return negative ? -value : value;
+}
+
+/**
+ * What follows a link's time in its value: `<src> <projectionKey> <secretHash>`, the key empty
+ * when none, the hash 32 raw bytes or nothing. The scripts put the time in front, as seconds
+ * after the record's `createdAt`.
+ */
+function linkRest(link: SiteLink): Buffer {
+  const text = Buffer.from(`${escapeToken(link.src)} ${escapeToken(link.projectionKey ?? '')} `);
+  return link.secretHash === null ? text : Buffer.concat([text, binaryHash(link.secretHash)]);
+}
+
+/** A link from its value, `<linkedAt − createdAt> <src> <projectionKey> <secretHash>`. */
+function decodeLink(site: string, value: Buffer, createdAt: number): SiteLink {
+  const afterTime = value.indexOf(0x20);
+  const afterSrc = value.indexOf(0x20, afterTime + 1);
+  const afterKey = value.indexOf(0x20, afterSrc + 1);
+  return {
+    site,
+    linkedAt: createdAt + integer(value, 0, afterTime),
+    src: unescapeToken(value.toString('utf8', afterTime + 1, afterSrc)),
+    secretHash: afterKey + 1 < value.length ? value.toString('hex', afterKey + 1) : null,
+    projectionKey: afterKey > afterSrc + 1 ? unescapeToken(value.toString('utf8', afterSrc + 1, afterKey)) : null,
+  };
+}
+
+/** SHA-256 as stored: 32 bytes, not 64 hex digits (11 bytes fewer than base64url, 32 than hex). */
+function binaryHash(hex: string): Buffer {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new TypeError('a secret hash must be 64 lower-case hex digits');
+  return Buffer.from(hex, 'hex');
+}
+
+/** A link's text parts are separated by spaces: a space (and `%` itself) in one is percent-encoded. */
+function escapeToken(text: string): string {
+  return text.replace(/[% ]/g, (c) => (c === '%' ? '%25' : '%20'));
+}
+
+function unescapeToken(text: string): string {
+  return text.includes('%') ? text.replace(/%2[05]/g, (code) => (code === '%25' ? '%' : ' ')) : text;
 }
