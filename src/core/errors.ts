@@ -31,9 +31,8 @@ export type TesseraErrorCode =
   | 'ERR_HANDOFF_NOT_A_SITE'
   | 'ERR_SITE_CREDENTIAL'
   // site API link reports (docs/site-api.md): the handoff token offered as proof does not show
-  // that the calling site received this sid, or it already proved a link once
+  // that the calling site received this sid
   | 'ERR_LINK_PROOF'
-  | 'ERR_LINK_PROOF_SPENT'
   // logout token verification (DESIGN.md "The flows" 4, OpenID Connect Back-Channel Logout 1.0)
   | 'ERR_LOGOUT_OVERSIZE'
   | 'ERR_LOGOUT_MALFORMED'

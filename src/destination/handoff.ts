@@ -14,8 +14,8 @@
  *    another live sid replaced only with `alwaysReplace`, a missing one replaced. The jti is
  *    spent in every case: a token is single-use whatever it changed.
  * 5. when this browser now holds the token's sid, the hub is told, with the token as proof
- *    (link-report.ts), before the request answers; a report the hub could not take keeps the
- *    token in the session for loader.js to report again.
+ *    (link-report.ts), before the request answers; a report that did not reach the hub keeps the
+ *    token in the session, to be reported again (kept-proof.ts).
  */
 import jwt from 'jsonwebtoken';
 import type Koa from 'koa';
@@ -24,6 +24,7 @@ import { TesseraError } from '../core/errors';
 import { checkEmbeddingPage, decideReplacement } from '../core/receiver/receiver';
 import { verifyHandoff, type VerifiedHandoffToken } from '../core/tokens/handoff';
 import type { DestinationDeps } from './deps';
+import { dropLinkProof, keepLinkProof } from './kept-proof';
 import { sessionOf, tesseraFromSession, type StoredTessera } from './session';
 
 /** The request headers that name the page a token came from. */
@@ -84,15 +85,11 @@ export async function takeSession(deps: DestinationDeps, ctx: Koa.Context, verif
   if (decision.action === 'replace' || existing?.sid === claims.sid) {
     // The hub mints beacons only for sites lacking the session: a token for the sid this
     // browser already holds means the hub has no link for it yet, so it is reported again.
-    if (!(await deps.links.report(claims.sid, token))) keepLinkProof(ctx, token);
+    // A settled report makes any proof kept before pointless; an unsettled one is kept instead.
+    if (await deps.links.report(claims.sid, token)) dropLinkProof(ctx);
+    else keepLinkProof(ctx, token, claims.exp);
   }
   ctx.state.tessera = tesseraFromSession(sessionOf(ctx));
-}
-
-/** The session now holds a proof for loader.js to report (koa-session saves the change). */
-function keepLinkProof(ctx: Koa.Context, token: string): void {
-  const stored = sessionOf(ctx)?.tessera as StoredTessera | undefined;
-  if (stored !== undefined) stored.linkProof = token;
 }
 
 /**

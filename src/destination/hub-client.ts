@@ -5,7 +5,7 @@
  *   POST <hub>/api/v1/sites/beacons {"sid"} → {"beacons":[{"url","kind"}]}: fresh beacons for the
  *        other sites that do not hold the session yet (empty when all do);
  *   POST <hub>/api/v1/sites/links {"sid","token"} → 204: this site now holds the session, and
- *        `token`, the handoff token it accepted for it, proves so;
+ *        `token`, the handoff token it accepted for it, proves so (idempotent: may be repeated);
  *   POST <hub>/api/v1/sites/status {"sid"} → {"active": bool}: is the session still live;
  *   POST <hub>/api/v1/sites/logout {"sid"} → 204: end the session everywhere (sign out here).
  *
@@ -122,12 +122,13 @@ export class HubClient {
 
   /**
    * Tells the hub that this site now holds `sid`, proven by `proof`, the handoff token this site
-   * accepted for it (one attempt; link-report.ts retries). A 4xx is a refusal for good, with the
-   * hub's code (`ERR_LINK_PROOF`, `ERR_LINK_PROOF_SPENT`, `ERR_NOT_FOUND` for an ended session).
-   * Rejects with `ERR_SITE_CREDENTIAL` or `ERR_HUB_UNAVAILABLE` like {@link beacons}.
+   * accepted for it (one attempt, waiting at most `timeoutMs`, by default the client's; the hub
+   * takes the same proof again, so link-report.ts retries with it). A 4xx is a refusal for good,
+   * with the hub's code (`ERR_LINK_PROOF`, `ERR_NOT_FOUND` for an ended session). Rejects with
+   * `ERR_SITE_CREDENTIAL` or `ERR_HUB_UNAVAILABLE` like {@link beacons}.
    */
-  async link(sid: string, proof: string): Promise<LinkAnswer> {
-    const { status, body } = await this.call('/api/v1/sites/links', { sid, token: proof });
+  async link(sid: string, proof: string, timeoutMs?: number): Promise<LinkAnswer> {
+    const { status, body } = await this.call('/api/v1/sites/links', { sid, token: proof }, timeoutMs);
     if (status >= 200 && status <= 299) return { recorded: true };
     if (status === 401 || status === 403 || status < 400 || status > 499) throw this.refusal(status);
     const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
@@ -149,8 +150,8 @@ export class HubClient {
     if (status < 200 || status > 299) throw this.refusal(status);
   }
 
-  private async call(path: string, payload: Record<string, string>): Promise<{ status: number; body: unknown }> {
-    const { credential, hubUrl, agent, timeoutMs } = this.options;
+  private async call(path: string, payload: Record<string, string>, timeoutMs: number = this.options.timeoutMs): Promise<{ status: number; body: unknown }> {
+    const { credential, hubUrl, agent } = this.options;
     if (credential === null) throw new TesseraError('ERR_SITE_CREDENTIAL', 'no "credential" configured for the hub API');
     try {
       return await postJson(`${hubUrl}${path}`, payload, { headers: { authorization: `Bearer ${credential}` }, agent, timeoutMs });

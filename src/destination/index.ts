@@ -8,7 +8,7 @@
  * - the site's own koa-session over an external store with a sid index (session.ts,
  *   session-store.ts, redis-session-store.ts), and `ctx.state.tessera`;
  * - the bounce (bounce.ts, require-session.ts), the site-to-hub API (hub-client.ts,
- *   link-report.ts, beacon-source.ts) and the `session_replaced` event (events.ts).
+ *   link-report.ts, kept-proof.ts, beacon-source.ts) and the `session_replaced` event (events.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
@@ -24,6 +24,7 @@ import { createEventSink } from './events';
 import { verifyForSite, type EmbeddingPage } from './handoff';
 import { HubClient } from './hub-client';
 import { jwksKeyLookup } from './jwks';
+import { dropSettledProof, reportKeptProof } from './kept-proof';
 import { LinkReporter } from './link-report';
 import { resolveOptions, type DestinationLogger, type DestinationOptions, type ResolvedOptions } from './options';
 import { receiverRoutes, servedRequest } from './receiver';
@@ -61,7 +62,8 @@ export interface Destination {
   requireActiveSession(): Koa.Middleware;
   /**
    * The beacons `loader.js` would inject, as tags for a server-rendered page, carrying the
-   * page's CSP nonce. Takes a Koa context after `middleware()` or a session from `readSession`.
+   * page's CSP nonce. Takes a Koa context after `middleware()` (a link report still pending for
+   * its session is made first, as `loader.js` does) or a session from `readSession`.
    */
   beaconTags(from: { state: unknown } | TesseraState | null, nonce: string | null): Promise<string>;
   /**
@@ -130,7 +132,15 @@ export function createDestination(input: DestinationOptions): Destination {
   if (options.credential === null) logger.info({}, 'no credential: loader.js stays empty and the hub is not told which sessions this site holds');
 
   const hub = new HubClient({ hubUrl: options.hubUrl, credential: options.credential, agent: options.agent, timeoutMs: options.hubTimeoutMs, logger });
-  const links = new LinkReporter(hub, logger);
+  const beacons = new BeaconSource(hub, clock, logger);
+  const links = new LinkReporter(hub, logger, {
+    requestTimeoutMs: options.linkReportTimeoutMs,
+    // A background retry settled a report: the sessions keeping its proof drop it.
+    async onSettled(sid, proof, outcome) {
+      if (outcome === 'recorded') beacons.forget(sid);
+      await dropSettledProof(sessions, sid, proof, options.sessionLifetimeSeconds * 1000);
+    },
+  });
   const deps: DestinationDeps = {
     options,
     logger,
@@ -140,7 +150,7 @@ export function createDestination(input: DestinationOptions): Destination {
     ended,
     hub,
     links,
-    beacons: new BeaconSource(hub, clock, logger),
+    beacons,
     emit: createEventSink({ onSessionReplaced: options.onSessionReplaced, webhookUrl: options.webhookUrl, agent: options.agent, timeoutMs: options.hubTimeoutMs, logger }),
   };
 
@@ -160,8 +170,12 @@ export function createDestination(input: DestinationOptions): Destination {
     requireSession: (settings) => requireSessionMiddleware(options, settings),
     requireActiveSession: () => requireActiveSessionMiddleware(deps),
     async beaconTags(from, nonce) {
-      const tessera = from === null || isTesseraState(from) ? from : ((from.state as { tessera?: TesseraState | null }).tessera ?? null);
-      return tessera === null ? '' : renderBeaconTags(await deps.beacons.beaconsFor(tessera.sid), nonce);
+      if (from === null || isTesseraState(from)) return from === null ? '' : renderBeaconTags(await deps.beacons.beaconsFor(from.sid), nonce);
+      const tessera = (from.state as { tessera?: TesseraState | null }).tessera ?? null;
+      if (tessera === null) return '';
+      // As loader.js: a link report still pending is made first, or the hub mints nothing.
+      await reportKeptProof(deps, from as Koa.Context, tessera.sid);
+      return renderBeaconTags(await deps.beacons.beaconsFor(tessera.sid), nonce);
     },
     async handler(req, res) {
       // The raw path, as Koa's ctx.path sees it, so both agree on what is a receiver path. A

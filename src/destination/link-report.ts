@@ -2,58 +2,121 @@
  * Telling the hub that this site now holds a session (`POST <hub>/api/v1/sites/links`), with the
  * handoff token the site has just accepted as the proof: the hub records no link without one,
  * and answers beacons, status and logout only for sessions this site holds (docs/site-api.md).
+ * The report is idempotent at the hub: the same proof may be sent again, so every failure is
+ * simply retried with it.
  *
  * - The report is made before the request that accepted the token answers, so the next request
- *   (a `requireActiveSession()` status check, `loader.js`) finds the link at the hub.
- * - When the hub cannot be reached, it is retried in the background after 1, 5 and 20 seconds,
- *   and the accepting request keeps the token in the site session (`tessera.linkProof`), where
- *   `loader.js` finds it and reports again (routes/loader.ts); the hub takes a token for this
- *   up to 5 minutes past its expiry, and once only.
- * - A refusal (a 4xx: a bad or already used proof, an ended session, a wrong credential) is
- *   final: logged once with its code, never retried, nothing kept.
+ *   (a `requireActiveSession()` status check, `loader.js`) finds the link at the hub. That
+ *   attempt waits at most `linkReportTimeoutMs` (500 ms by default): a hung hub must not hold
+ *   the beacon or `accept` answer for the whole `hubTimeoutMs`.
+ * - When it does not reach the hub, the accepting request keeps the token in the site session
+ *   (kept-proof.ts), to be reported again before the next `loader.js`, `beaconTags()` or status
+ *   check relies on the link, and it is retried in the background after about 1, 5 and 20
+ *   seconds (each ±25 %, so the retries of many visitors do not hit a recovering hub at once).
+ *   At most `maxPending` retries wait at a time, one per sid (a newer proof replaces an older
+ *   one); beyond that a report gets no background retry and relies on its kept proof.
+ * - A refusal (a 4xx: a bad proof, an ended session, a wrong credential) is final: logged once
+ *   with its code, never retried.
  * No log line carries the token.
  */
+import { randomInt } from 'node:crypto';
 import type { HubClient } from './hub-client';
 import type { DestinationLogger } from './options';
 
 /** What became of one attempt: `unreachable` is worth another try, the others are final. */
 export type LinkReportOutcome = 'recorded' | 'refused' | 'unreachable';
 
-/** Delays of the background retries after a first attempt that did not reach the hub. */
+/** Delays of the background retries after a first attempt that did not reach the hub, before jitter. */
 export const LINK_REPORT_RETRY_MS: readonly number[] = [1_000, 5_000, 20_000];
+
+/** Most background retries waiting at once. */
+export const LINK_REPORT_MAX_PENDING = 1_000;
+
+/**
+ * How long past its expiry the hub takes a handoff token as the proof of a link report (plus its
+ * clock tolerance; docs/site-api.md). A kept proof older than that is dropped unreported.
+ */
+export const LINK_PROOF_GRACE_SECONDS = 300;
+
+export interface LinkReporterOptions {
+  /** Timeout of an attempt made while a request waits for it (`linkReportTimeoutMs`). */
+  requestTimeoutMs: number;
+  /** Most background retries waiting at once. Default {@link LINK_REPORT_MAX_PENDING}. */
+  maxPending?: number;
+  /**
+   * Called when a background retry settled a report (recorded or refused), so the site sessions
+   * that keep its proof drop it. Its failures are logged, never thrown.
+   */
+  onSettled?: (sid: string, proof: string, outcome: 'recorded' | 'refused') => Promise<void>;
+}
+
+interface PendingRetry {
+  /** The newest proof for the sid. */
+  proof: string;
+  /** Index into LINK_REPORT_RETRY_MS of the retry waiting. */
+  retry: number;
+  timer: NodeJS.Timeout;
+}
 
 /**
  * Reports site links, with retries.
  *
  * @example
- * const links = new LinkReporter(hub, logger);
- * if (!(await links.report(claims.sid, token))) session.tessera.linkProof = token;
+ * const links = new LinkReporter(hub, logger, { requestTimeoutMs: 500 });
+ * if (!(await links.report(claims.sid, token))) keepLinkProof(ctx, token, claims.exp);
  */
 export class LinkReporter {
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** sid → its waiting retry. This reporter is one site's, so the sid alone names the link. */
+  private readonly pending = new Map<string, PendingRetry>();
+  private readonly maxPending: number;
   private closed = false;
 
   constructor(
     private readonly hub: HubClient,
     private readonly logger: DestinationLogger,
-  ) {}
+    private readonly options: LinkReporterOptions,
+  ) {
+    this.maxPending = options.maxPending ?? LINK_REPORT_MAX_PENDING;
+  }
+
+  /** How many background retries are waiting. */
+  get pendingRetries(): number {
+    return this.pending.size;
+  }
 
   /**
-   * Reports that this site holds `sid`, proven by `proof`; when the hub cannot be reached, goes
-   * on retrying in the background. True when settled (recorded, refused, or no credential to
-   * report with); false when the proof should be kept for a later report.
+   * Reports that this site holds `sid`, proven by `proof`, within the request timeout; when the
+   * hub cannot be reached, goes on retrying in the background. True when settled (recorded,
+   * refused, or no credential to report with); false when the proof should be kept for a later
+   * report.
    */
   async report(sid: string, proof: string): Promise<boolean> {
     if (!this.hub.enabled) return true;
     if ((await this.attempt(sid, proof)) !== 'unreachable') return true;
-    this.retryLater(sid, proof, 0);
+    this.retryLater(sid, proof);
     return false;
   }
 
-  /** One report, logged when it fails. */
-  async attempt(sid: string, proof: string): Promise<LinkReportOutcome> {
+  /**
+   * One report, logged when it fails, within the request timeout unless told otherwise. A final
+   * answer also ends a waiting retry for the sid: the hub now holds the link, or never will.
+   */
+  async attempt(sid: string, proof: string, timeoutMs: number = this.options.requestTimeoutMs): Promise<LinkReportOutcome> {
+    const outcome = await this.ask(sid, proof, timeoutMs);
+    if (outcome !== 'unreachable') this.cancel(sid);
+    return outcome;
+  }
+
+  /** Stops the waiting retries (on `close()`). */
+  close(): void {
+    this.closed = true;
+    for (const { timer } of this.pending.values()) clearTimeout(timer);
+    this.pending.clear();
+  }
+
+  private async ask(sid: string, proof: string, timeoutMs: number | undefined): Promise<LinkReportOutcome> {
     try {
-      const answer = await this.hub.link(sid, proof);
+      const answer = await this.hub.link(sid, proof, timeoutMs);
       if (answer.recorded) return 'recorded';
       this.logger.warn({ code: answer.code, sid }, 'the hub refused the site link report');
       return 'refused';
@@ -68,28 +131,57 @@ export class LinkReporter {
     }
   }
 
-  /** Stops the pending retries (on `close()`). */
-  close(): void {
-    this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-  }
-
-  private retryLater(sid: string, proof: string, retry: number): void {
+  /** Schedules the first retry for `sid`, or gives a waiting one the newer proof. */
+  private retryLater(sid: string, proof: string): void {
     if (this.closed) return;
-    const delay = LINK_REPORT_RETRY_MS[retry];
-    if (delay === undefined) {
-      this.logger.warn({ code: 'ERR_HUB_UNAVAILABLE', sid }, 'gave up retrying the site link report (loader.js reports a kept proof again)');
+    const waiting = this.pending.get(sid);
+    if (waiting !== undefined) {
+      waiting.proof = proof;
       return;
     }
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.attempt(sid, proof).then((outcome) => {
-        if (outcome === 'unreachable') this.retryLater(sid, proof, retry + 1);
-      });
-    }, delay);
-    // A pending retry never keeps the process alive.
+    if (this.pending.size >= this.maxPending) {
+      this.logger.warn({ code: 'ERR_HUB_UNAVAILABLE', sid }, 'too many link reports waiting for a retry: this one is not retried in the background (the site session keeps its proof)');
+      return;
+    }
+    this.schedule(sid, proof, 0);
+  }
+
+  private schedule(sid: string, proof: string, retry: number): void {
+    const delay = LINK_REPORT_RETRY_MS[retry];
+    if (delay === undefined) {
+      this.pending.delete(sid);
+      this.logger.warn({ code: 'ERR_HUB_UNAVAILABLE', sid }, 'gave up retrying the site link report (the site session keeps its proof)');
+      return;
+    }
+    // ±25 %: the retries of many visitors do not reach a recovering hub at the same moment.
+    const timer = setTimeout(() => void this.retry(sid), (delay * (750 + randomInt(501))) / 1000);
+    // A waiting retry never keeps the process alive.
     timer.unref();
-    this.timers.add(timer);
+    this.pending.set(sid, { proof, retry, timer });
+  }
+
+  private async retry(sid: string): Promise<void> {
+    const waiting = this.pending.get(sid);
+    if (waiting === undefined) return;
+    const { proof } = waiting;
+    // The background has time: the full hub timeout.
+    const outcome = await this.ask(sid, proof, undefined);
+    // Closed, or settled by a request meanwhile: nothing more to do here.
+    if (this.pending.get(sid) !== waiting) return;
+    if (outcome === 'unreachable') {
+      this.schedule(sid, waiting.proof, waiting.retry + 1);
+      return;
+    }
+    this.pending.delete(sid);
+    await this.options.onSettled?.(sid, proof, outcome).catch((err: unknown) => {
+      this.logger.warn({ code: (err as { code?: unknown }).code, sid }, 'could not drop a settled link proof from the site sessions');
+    });
+  }
+
+  private cancel(sid: string): void {
+    const waiting = this.pending.get(sid);
+    if (waiting === undefined) return;
+    clearTimeout(waiting.timer);
+    this.pending.delete(sid);
   }
 }

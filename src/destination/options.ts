@@ -79,6 +79,11 @@ export interface DestinationOptions {
   agent?: Agent;
   /** How long a call to the hub (JWKS, API) or the webhook may take. Default 3000 ms. */
   hubTimeoutMs?: number;
+  /**
+   * How long the beacon or `accept` answer waits for its link report to the hub, 50 to 30000;
+   * a report not answered by then is kept and retried. Default 500 ms.
+   */
+  linkReportTimeoutMs?: number;
   /** For `handler()` only: trust `X-Forwarded-Proto` from a TLS-terminating proxy. Default false. */
   trustProxy?: boolean;
   /** Default: pino at level info. */
@@ -110,6 +115,7 @@ export interface ResolvedOptions {
   webhookUrl: string | null;
   agent: Agent | null;
   hubTimeoutMs: number;
+  linkReportTimeoutMs: number;
   trustProxy: boolean;
   logger: DestinationLogger | null;
   clock: Clock;
@@ -188,6 +194,7 @@ const schema = z
     ca: z.union([z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)]))]).optional(),
     agent: z.instanceof(Agent, { message: 'must be an https.Agent' }).optional(),
     hubTimeoutMs: z.number().int().min(100).max(30_000).default(3000),
+    linkReportTimeoutMs: z.number().int().min(50).max(30_000).default(500),
     trustProxy: z.boolean().default(false),
     logger: z
       .custom<DestinationLogger>(
@@ -255,6 +262,7 @@ export function resolveOptions(input: DestinationOptions): ResolvedOptions {
     // One keep-alive agent for every call to the hub: the JWKS client and the site API share it.
     agent: options.agent ?? (ca === undefined ? null : new Agent({ ca: ca as (string | Buffer)[], keepAlive: true })),
     hubTimeoutMs: options.hubTimeoutMs,
+    linkReportTimeoutMs: options.linkReportTimeoutMs,
     trustProxy: options.trustProxy,
     logger: options.logger ?? null,
     clock: options.clock ?? systemClock,

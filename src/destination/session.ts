@@ -1,7 +1,7 @@
 /**
  * The site's own session: koa-session with an external store (session-store.ts), carrying
  *
- *   { tessera: { sid, sub, claims, src, receivedAt, linkProof? }, ...the app's own data }
+ *   { tessera: { sid, sub, claims, src, receivedAt, linkProof?, linkProofExp? }, ...the app's own data }
  *
  * Cookie: `<name>=<key>; HttpOnly; Secure; SameSite=None; Path=/` by default, a browser-session
  * cookie unless `maxAgeSeconds` is set. `SameSite=None` because beacons set it in a cross-site
@@ -39,9 +39,12 @@ export interface StoredTessera extends TesseraState {
   receivedAt: number;
   /**
    * The handoff token that set the session, while the hub has not answered its link report
-   * (link-report.ts): loader.js reports it again, then drops it. Never in `ctx.state.tessera`.
+   * (kept-proof.ts): reported again before the link is relied on, then dropped. Never in
+   * `ctx.state.tessera`.
    */
   linkProof?: string;
+  /** The `exp` of `linkProof` (Unix seconds): past the hub's grace it is dropped unreported. */
+  linkProofExp?: number;
 }
 
 /** The parts of a koa-session session object the SDK uses. */

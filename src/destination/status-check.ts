@@ -5,10 +5,16 @@
  * sid for `statusCheck.cacheSeconds` (default 5): a revocation is seen within that time. An
  * inactive session ends here (every local session of the sid, remembered as ended) and the
  * request goes on anonymous; when the hub cannot be asked, the route fails closed (503).
+ *
+ * The hub answers "active" only for a session it knows this site holds. So a link report that
+ * did not reach the hub (its proof kept in the session, kept-proof.ts) is made again first; if
+ * it still does not, an "inactive" answer may only mean the hub lacks the link, and the route
+ * fails closed (503) rather than sign the visitor out.
  */
 import type Koa from 'koa';
 import { TesseraError } from '../core/errors';
 import type { DestinationDeps } from './deps';
+import { reportKeptProof } from './kept-proof';
 import { endLocally } from './logout';
 import { sessionOf } from './session';
 
@@ -35,7 +41,10 @@ export function requireActiveSessionMiddleware(deps: DestinationDeps): Koa.Middl
     if (tessera === undefined) throw new TesseraError('ERR_CONFIG_INVALID', 'requireActiveSession() must be mounted after middleware()');
     if (tessera !== null) {
       const { sid } = tessera as { sid: string };
+      const report = await reportKeptProof(deps, ctx, sid);
+      if (report === 'recorded') cache.delete(sid);
       if (!(await isActive(sid))) {
+        if (report === 'unreachable') throw new TesseraError('ERR_HUB_UNAVAILABLE', 'the hub does not know yet that this site holds the session (its link report did not reach it)');
         await endLocally(deps, sid);
         // koa-session: null destroys this browser's session and clears its cookie.
         if (sessionOf(ctx) !== null) (ctx as unknown as { session: unknown }).session = null;

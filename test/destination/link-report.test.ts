@@ -1,12 +1,19 @@
 /**
  * The link report (`POST <hub>/api/v1/sites/links`) carries its proof: the handoff token the site
  * just accepted. It is made before the accepting request answers (so a status check right after
- * finds the link), retried briefly when the hub cannot be reached, and, when still unanswered,
- * kept in the site session for `loader.js` to report again. A refusal is logged once (never with
- * the token) and not retried.
+ * finds the link), with a short timeout of its own, retried briefly when the hub cannot be
+ * reached (a bounded number of retries, one per sid), and, when still unanswered, kept in the
+ * site session with its expiry, to be reported again before `loader.js`, `beaconTags()` and
+ * `requireActiveSession()` rely on the link — until a background retry gets it through or the
+ * hub's grace is over. A refusal is logged once (never with the token) and not retried.
  */
+import type Koa from 'koa';
 import { FrozenClock } from '../../src/core/clock';
-import { Browser, newSid, startKoaSite, startStandInHub, testTls, type StandInHub, type TestSite, type Tls } from './support';
+import { TesseraError } from '../../src/core/errors';
+import type { Destination } from '../../src/destination';
+import type { HubClient } from '../../src/destination/hub-client';
+import { LINK_PROOF_GRACE_SECONDS, LinkReporter } from '../../src/destination/link-report';
+import { Browser, RecordingLogger, newSid, startKoaSite, startStandInHub, testTls, type StandInHub, type TestSite, type Tls } from './support';
 
 let tls: Tls;
 let hub: StandInHub;
@@ -19,12 +26,26 @@ beforeAll(async () => {
 
 afterAll(() => hub.close());
 
+/** `/sensitive` behind requireActiveSession(), `/tags` answering beaconTags() for the request. */
+const routes = (destination: Destination): Koa.Middleware[] => {
+  const requireActive = destination.requireActiveSession();
+  return [
+    async (ctx, next) => (ctx.path === '/sensitive' ? requireActive(ctx, next) : next()),
+    async (ctx, next) => {
+      if (ctx.path !== '/tags') return next();
+      ctx.body = await destination.beaconTags(ctx, null);
+    },
+  ];
+};
+
 beforeEach(async () => {
   hub.linkCalls.length = 0;
   hub.beaconCalls.length = 0;
+  hub.statusCalls.length = 0;
+  hub.linked.clear();
   hub.linkAnswers = [];
   hub.beaconsToAnswer = [];
-  site = await startKoaSite(tls, hub);
+  site = await startKoaSite(tls, hub, {}, routes);
 });
 
 afterEach(() => site.close());
@@ -41,6 +62,13 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
 async function storedTessera(browser: Browser): Promise<Record<string, unknown>> {
   return ((await browser.whoami(site)).session as { tessera: Record<string, unknown> }).tessera;
 }
+
+const expOf = (token: string): number => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp;
+
+/** The hub cannot take link reports for a while: the report, its retries and more answer 503. */
+const hubDownForLinks = (): void => {
+  hub.linkAnswers = Array.from({ length: 20 }, () => 503);
+};
 
 async function beacon(browser: Browser, token: string): Promise<void> {
   expect((await browser.get(`${site.url}/shared-session/${token}.js`)).status).toBe(200);
@@ -92,7 +120,7 @@ describe('the link report', () => {
     const sid = newSid();
     const token = hub.mint({ audience: site.url, sid, sub: 'u' });
     await beacon(browser, token);
-    expect(await storedTessera(browser)).toMatchObject({ sid, linkProof: token });
+    expect(await storedTessera(browser)).toMatchObject({ sid, linkProof: token, linkProofExp: expOf(token) });
     await until(() => hub.linkCalls.length === 2);
     expect(hub.linkCalls.map((c) => [c.sid, c.token])).toEqual([[sid, token], [sid, token]]);
     expect(site.logger.lines.some((l) => l.message.includes('link report') && l.fields.code === 'ERR_HUB_UNAVAILABLE')).toBe(true);
@@ -128,5 +156,133 @@ describe('the link report', () => {
     expect(await storedTessera(browser)).not.toHaveProperty('linkProof');
     await browser.get(`${site.url}/shared-session/loader.js`);
     expect(hub.linkCalls).toHaveLength(1);
+  });
+
+  it('is cleared from the site session when a background retry gets it through', async () => {
+    hub.linkAnswers = [503];
+    const browser = new Browser(tls);
+    const sid = newSid();
+    const token = hub.mint({ audience: site.url, sid, sub: 'u' });
+    await beacon(browser, token);
+    expect(await storedTessera(browser)).toMatchObject({ linkProof: token });
+    await until(() => hub.linked.has(sid));
+    // No request of this browser reported it: the retry itself dropped it from the stored session.
+    const deadline = Date.now() + 10_000;
+    while ('linkProof' in (await storedTessera(browser)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await storedTessera(browser)).not.toHaveProperty('linkProof');
+    expect(await storedTessera(browser)).not.toHaveProperty('linkProofExp');
+    expect(hub.linkCalls.map((c) => c.token)).toEqual([token, token]);
+  });
+
+  it('is made again before the status check, so requireActiveSession() finds the link instead of signing the visitor out', async () => {
+    hubDownForLinks();
+    const browser = new Browser(tls);
+    const sid = newSid();
+    const token = hub.mint({ audience: site.url, sid, sub: 'u' });
+    await beacon(browser, token);
+    expect(await storedTessera(browser)).toMatchObject({ linkProof: token });
+
+    hub.linkAnswers = [];
+    const res = await browser.get(`${site.url}/sensitive`);
+    expect(JSON.parse(res.body)).toMatchObject({ tessera: { sid } });
+    expect(hub.linked.has(sid)).toBe(true);
+    expect(hub.statusCalls).toEqual([{ sid, authorization: `Bearer ${hub.credential}` }]);
+    expect(await storedTessera(browser)).not.toHaveProperty('linkProof');
+  });
+
+  it('makes requireActiveSession() fail closed (503), not sign out, while the kept proof still cannot be reported', async () => {
+    hubDownForLinks();
+    const browser = new Browser(tls);
+    const sid = newSid();
+    const token = hub.mint({ audience: site.url, sid, sub: 'u' });
+    await beacon(browser, token);
+    const res = await browser.get(`${site.url}/sensitive`);
+    expect(res.status).toBe(503);
+    // The hub answered "not active" only because it does not know the link yet: still signed in, proof kept.
+    expect((await browser.whoami(site)).tessera).toMatchObject({ sid });
+    expect(await storedTessera(browser)).toMatchObject({ linkProof: token });
+  });
+
+  it('is made again by beaconTags() before it asks for beacons', async () => {
+    hubDownForLinks();
+    const browser = new Browser(tls);
+    const sid = newSid();
+    const token = hub.mint({ audience: site.url, sid, sub: 'u' });
+    await beacon(browser, token);
+
+    hub.linkAnswers = [];
+    hub.beaconsToAnswer = [{ url: 'https://shop.example.net/shared-session/t.gif', kind: 'image' }];
+    const before = hub.linkCalls.length;
+    const res = await browser.get(`${site.url}/tags`);
+    expect(res.body).toContain('https://shop.example.net/shared-session/t.gif');
+    expect(hub.linkCalls.length).toBeGreaterThan(before);
+    expect(hub.linked.has(sid)).toBe(true);
+    expect(hub.beaconCalls).toEqual([{ sid, authorization: `Bearer ${hub.credential}` }]);
+    expect(await storedTessera(browser)).not.toHaveProperty('linkProof');
+  });
+
+  it("is dropped, unreported, once the hub's grace for it is over", async () => {
+    hubDownForLinks();
+    const browser = new Browser(tls);
+    const sid = newSid();
+    const token = hub.mint({ audience: site.url, sid, sub: 'u' });
+    await beacon(browser, token);
+    expect(await storedTessera(browser)).toMatchObject({ linkProof: token });
+
+    // The hub would refuse it now: the site forgets it rather than carry it for the session's life.
+    const tolerance = 5;
+    hub.clock.advance((expOf(token) + tolerance + LINK_PROOF_GRACE_SECONDS) * 1000 - hub.clock.now());
+    expect((await browser.get(`${site.url}/shared-session/loader.js`)).status).toBe(200);
+    expect(await storedTessera(browser)).not.toHaveProperty('linkProof');
+  });
+
+  it('waits for the hub no longer than linkReportTimeoutMs inside a request; the kept proof covers the rest', async () => {
+    const patient = await startKoaSite(tls, hub, { hubTimeoutMs: 30_000, linkReportTimeoutMs: 200 });
+    try {
+      hub.linkAnswers = ['hang'];
+      const browser = new Browser(tls);
+      const sid = newSid();
+      const token = hub.mint({ audience: patient.url, sid, sub: 'u' });
+      expect((await browser.get(`${patient.url}/shared-session/${token}.js`)).status).toBe(200);
+      const tessera = ((await browser.whoami(patient)).session as { tessera: Record<string, unknown> }).tessera;
+      expect(tessera).toMatchObject({ sid, linkProof: token });
+      expect(patient.logger.codes()).toContain('ERR_HUB_UNAVAILABLE');
+    } finally {
+      await patient.close();
+    }
+  });
+});
+
+describe('LinkReporter retries', () => {
+  /** A hub client whose link reports never reach the hub. */
+  const unreachableHub = (): { client: HubClient; calls: string[] } => {
+    const calls: string[] = [];
+    const client = {
+      enabled: true,
+      link: async (sid: string) => {
+        calls.push(sid);
+        throw new TesseraError('ERR_HUB_UNAVAILABLE', 'no answer');
+      },
+    } as unknown as HubClient;
+    return { client, calls };
+  };
+
+  it('keeps at most maxPending retries, one per sid, the newest proof replacing an older one', async () => {
+    const { client } = unreachableHub();
+    const logger = new RecordingLogger();
+    const links = new LinkReporter(client, logger, { requestTimeoutMs: 500, maxPending: 2 });
+    try {
+      expect(await links.report('sid-1', 'proof-1a')).toBe(false);
+      expect(await links.report('sid-1', 'proof-1b')).toBe(false);
+      expect(links.pendingRetries).toBe(1);
+      await links.report('sid-2', 'proof-2');
+      await links.report('sid-3', 'proof-3');
+      await links.report('sid-4', 'proof-4');
+      expect(links.pendingRetries).toBe(2);
+      expect(logger.lines.some((l) => l.message.includes('too many') && l.fields.sid === 'sid-3')).toBe(true);
+    } finally {
+      links.close();
+    }
+    expect(links.pendingRetries).toBe(0);
   });
 });

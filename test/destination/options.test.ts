@@ -36,6 +36,7 @@ describe('destination options', () => {
       webhookUrl: null,
       agent: null,
       hubTimeoutMs: 3000,
+      linkReportTimeoutMs: 500,
       trustProxy: false,
     });
     expect([...options.siteHosts]).toEqual([]);

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Koa from 'koa';
 import { FrozenClock } from '../../src/core/clock';
+import { TesseraError } from '../../src/core/errors';
 import { mintHandoff } from '../../src/core/tokens/handoff';
 import { mintLogout } from '../../src/core/tokens/logout';
 import { createDestination, type Destination } from '../../src/destination';
@@ -306,6 +307,20 @@ describe('revocation reaches SDK sites', () => {
     expect((await hub.deps.sessions.get(signed.record.sid))!.sites.map((l) => [l.site, l.src])).toEqual([[sites.d.url, hubServer.host]]);
     expect(JSON.parse((await browser.get(`${sites.d.url}/sensitive`)).body)).toMatchObject({ tessera: { sid: signed.record.sid } });
     expect(sites.d.logger.codes()).toEqual([]);
+  });
+
+  it('a link report the hub failed to write (503) is made again with the same proof before the status check: the visitor stays signed in', async () => {
+    const browser = new Browser(tls);
+    const signed = await signedInSession(hub);
+    const linkSite = jest.spyOn(hub.deps.sessions, 'linkSite').mockRejectedValueOnce(new TesseraError('ERR_STORE_UNAVAILABLE', 'the store did not answer'));
+    try {
+      expect((await browser.get(`${sites.d.url}/shared-session/${handoffFor('d', signed.record.sid, signed.user.id)}.gif`)).status).toBe(200);
+      expect(JSON.parse((await browser.get(`${sites.d.url}/sensitive`)).body)).toMatchObject({ tessera: { sid: signed.record.sid } });
+      expect((await hub.deps.sessions.get(signed.record.sid))!.sites.map((l) => l.site)).toEqual([sites.d.url]);
+      expect(sites.d.logger.codes()).not.toContain('ERR_LINK_PROOF');
+    } finally {
+      linkSite.mockRestore();
+    }
   });
 
   // A correctness check repeated to catch races, not a timing test: the figure for the issue's

@@ -80,13 +80,17 @@ export interface StandInHub extends HttpsServer {
   jwksDown: boolean;
   beaconCalls: ApiCall[];
   linkCalls: LinkCall[];
+  statusCalls: ApiCall[];
+  /** Sids of the link reports answered 204: `/api/v1/sites/status` answers active for these only, like the hub. */
+  linked: Set<string>;
   /** What `/api/v1/sites/beacons` answers (status 200 with `{ beacons }`). */
   beaconsToAnswer: Beacon[];
   /**
    * How the next link reports are answered, one entry each, then 204: a status (with the hub's
-   * error body `{ error: { code } }` for a 4xx, `code` defaulting to ERR_LINK_PROOF).
+   * error body `{ error: { code } }` for a 4xx, `code` defaulting to ERR_LINK_PROOF), or `hang`:
+   * no answer at all until the hub closes.
    */
-  linkAnswers: ({ status: number; code?: string } | number)[];
+  linkAnswers: ({ status: number; code?: string } | number | 'hang')[];
   /** The credential the API accepts; anything else gets 401. */
   credential: string;
   /** A real handoff token from the keyring (src defaults to the hub's host). */
@@ -116,6 +120,8 @@ export async function startStandInHub(tls: Tls, clock: FrozenClock): Promise<Sta
     jwksDown: false,
     beaconCalls: [],
     linkCalls: [],
+    statusCalls: [],
+    linked: new Set(),
     beaconsToAnswer: [],
     linkAnswers: [],
     credential: 'site-credential-0123456789abcdef',
@@ -143,26 +149,33 @@ async function answerHub(hub: StandInHub, req: IncomingMessage, res: ServerRespo
     res.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(JSON.stringify(hub.keyring.jwks()));
     return;
   }
-  if (req.method === 'POST' && (req.url === '/api/v1/sites/beacons' || req.url === '/api/v1/sites/links')) {
+  if (req.method === 'POST' && (req.url === '/api/v1/sites/beacons' || req.url === '/api/v1/sites/links' || req.url === '/api/v1/sites/status')) {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sid?: unknown; token?: unknown };
     const call = { sid: body.sid, authorization: req.headers.authorization };
-    const beacons = req.url.endsWith('beacons');
-    if (beacons) hub.beaconCalls.push(call);
+    const endpoint = req.url.slice('/api/v1/sites/'.length);
+    if (endpoint === 'beacons') hub.beaconCalls.push(call);
+    else if (endpoint === 'status') hub.statusCalls.push(call);
     else hub.linkCalls.push({ ...call, token: body.token });
     if (call.authorization !== `Bearer ${hub.credential}`) {
       res.writeHead(401).end();
       return;
     }
-    if (beacons) {
+    if (endpoint === 'beacons') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ beacons: hub.beaconsToAnswer }));
       return;
     }
+    if (endpoint === 'status') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ active: typeof call.sid === 'string' && hub.linked.has(call.sid) }));
+      return;
+    }
     const next = hub.linkAnswers.shift() ?? 204;
+    if (next === 'hang') return;
     const { status, code = 'ERR_LINK_PROOF' } = typeof next === 'number' ? { status: next } : next;
     if (status >= 400 && status < 500) res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message: 'refused' } }));
     else res.writeHead(status).end();
+    if (status === 204 && typeof call.sid === 'string') hub.linked.add(call.sid);
     return;
   }
   res.writeHead(404).end();

@@ -4,14 +4,16 @@
  * Every site learns the sids of its own visitors from their handoff tokens; a compromised site
  * (its credential, or its code) must not be able to use a sid it learned any other way. So:
  * - `links` needs proof: the handoff token the site just accepted for that sid, addressed to
- *   that site, signed by the hub, at most LINK_PROOF_GRACE seconds past its expiry, and usable
- *   for one link report only;
+ *   that site, signed by the hub, at most LINK_PROOF_GRACE seconds past its expiry (also with
+ *   no clock tolerance, and after the key that signed it retired); a report may be repeated
+ *   with the same proof (recording the same link twice is harmless), so a failed one is retried;
  * - `beacons`, `status` and `logout` for a session the calling site holds no link to answer
  *   exactly as for an unknown sid: no fresh tokens for other sites, no liveness oracle, nothing
  *   ended.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { nowSeconds } from '../../src/core/clock';
+import { TesseraError } from '../../src/core/errors';
 import { mintHandoff } from '../../src/core/tokens/handoff';
 import { mintLogout } from '../../src/core/tokens/logout';
 import {
@@ -172,22 +174,38 @@ describe('site API: a credential acts only on sessions its site holds', () => {
       await expectRefused(tooLate, { sid: tooLate.record.sid, token: tooLateProof });
     });
 
-    it('takes a token whose jti was already spent as a handoff, but each token for one report only', async () => {
+    it('takes a token whose jti was already spent as a handoff, and takes it again: recording the same link twice is harmless', async () => {
       const signed = await signedInSession(hub);
       const token = proofFor(signed);
       const { jti, exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string; exp: number };
       // The SDK spent the jti when it accepted the token; a replay store shared with the hub sees it.
       await hub.deps.replay.rememberOnce(jti, exp + 5, signed.record.sid);
       const replies = await Promise.all([1, 2, 3].map(() => call('/api/v1/sites/links', { sid: signed.record.sid, token })));
-      expect(replies.map((r) => r.status).sort()).toEqual([204, 400, 400]);
-      const linked = (await hub.deps.sessions.get(signed.record.sid))!.sites;
-      // The link's src is the proof's: the host that embedded the beacon or started the bounce.
-      expect(linked).toEqual([{ site: WWW, linkedAt: nowSeconds(hub.clock), src: HUB_HOST, secretHash: null, projectionKey: null }]);
-      expect(replies.filter((r) => r.status === 400).map((r) => (JSON.parse(r.body) as { error: { code: string } }).error.code)).toEqual(['ERR_LINK_PROOF_SPENT', 'ERR_LINK_PROOF_SPENT']);
-      // Later, the spent token does not move the link either.
+      expect(replies.map((r) => r.status)).toEqual([204, 204, 204]);
+      // One link, whose src is the proof's: the host that embedded the beacon or started the bounce.
+      expect((await hub.deps.sessions.get(signed.record.sid))!.sites).toEqual([{ site: WWW, linkedAt: nowSeconds(hub.clock), src: HUB_HOST, secretHash: null, projectionKey: null }]);
+      // A retry later (the SDK's, after an answer it never saw) records the same link again.
       hub.clock.advance(10_000);
-      expect((await call('/api/v1/sites/links', { sid: signed.record.sid, token })).status).toBe(400);
-      expect((await hub.deps.sessions.get(signed.record.sid))!.sites).toEqual(linked);
+      expect((await call('/api/v1/sites/links', { sid: signed.record.sid, token })).status).toBe(204);
+      expect(await linksOf(signed)).toEqual([WWW]);
+      // Nothing is remembered per proof: the report writes the link and nothing else.
+      expect(await hub.deps.replay.rememberOnce(`link:${jti}`, exp + 400, signed.record.sid)).toBe(true);
+    });
+
+    it('takes the same token again after a store failure: a failed report spends nothing', async () => {
+      const signed = await signedInSession(hub);
+      const token = proofFor(signed);
+      const linkSite = jest.spyOn(hub.deps.sessions, 'linkSite').mockRejectedValueOnce(new TesseraError('ERR_STORE_UNAVAILABLE', 'the store did not answer'));
+      try {
+        const failed = await call('/api/v1/sites/links', { sid: signed.record.sid, token });
+        expect([failed.status, (JSON.parse(failed.body) as { error: { code: string } }).error.code]).toEqual([503, 'ERR_STORE_UNAVAILABLE']);
+        expect(await linksOf(signed)).toEqual([]);
+        // The SDK's retry, with the same proof.
+        expect((await call('/api/v1/sites/links', { sid: signed.record.sid, token })).status).toBe(204);
+        expect(await linksOf(signed)).toEqual([WWW]);
+      } finally {
+        linkSite.mockRestore();
+      }
     });
 
     it('keeps the answers for a good proof: 204, and 404 ERR_NOT_FOUND once the session ended', async () => {
@@ -198,5 +216,51 @@ describe('site API: a credential acts only on sessions its site holds', () => {
       expect(res.status).toBe(404);
       expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ERR_NOT_FOUND' } });
     });
+  });
+});
+
+describe('site API: the grace of a link proof holds whatever the clock tolerance and the JWKS cache time', () => {
+  const call = (hub: HandoffHub, body: unknown): Promise<Reply> =>
+    new Browser(hub.url).request(hub.ownHost, 'POST', '/api/v1/sites/links', { json: body, headers: { authorization: `Bearer ${credentials.www}` } });
+  const proofFor = (hub: HandoffHub, signed: SignedIn): string =>
+    mintHandoff(hub.deps.keyring, { audience: WWW, sid: signed.record.sid, sub: signed.user.id, src: HUB_HOST }, { clock: hub.clock, issuer: HUB, ttlSeconds: 30 });
+  const expOf = (token: string): number => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp;
+  /** Moves `hub`'s clock to `at` (Unix seconds). */
+  const setClock = (hub: HandoffHub, at: number): void => hub.clock.advance(at * 1000 - hub.clock.now());
+
+  it('with TESSERA_CLOCK_TOLERANCE=0: takes a proof 1 s and grace - 1 s past its exp, refuses it grace + 1 s past', async () => {
+    const hub = await startHandoffHub({ TESSERA_CLOCK_TOLERANCE: '0' });
+    try {
+      expect(hub.deps.config.tokens.clockToleranceSeconds).toBe(0);
+      const [early, late, tooLate] = [await signedInSession(hub), await signedInSession(hub), await signedInSession(hub)];
+      const proofs = [proofFor(hub, early), proofFor(hub, late), proofFor(hub, tooLate)];
+      const exp = expOf(proofs[0]!);
+      setClock(hub, exp + 1);
+      expect((await call(hub, { sid: early.record.sid, token: proofs[0] })).status).toBe(204);
+      setClock(hub, exp + LINK_PROOF_GRACE - 1);
+      expect((await call(hub, { sid: late.record.sid, token: proofs[1] })).status).toBe(204);
+      setClock(hub, exp + LINK_PROOF_GRACE + 1);
+      const refused = await call(hub, { sid: tooLate.record.sid, token: proofs[2] });
+      expect([refused.status, (JSON.parse(refused.body) as { error: { code: string } }).error.code]).toEqual([400, 'ERR_LINK_PROOF']);
+      expect((await hub.deps.sessions.get(tooLate.record.sid))!.sites).toEqual([]);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('with TESSERA_JWKS_MAX_AGE=0: a proof signed by a key retired right after still proves a link until the grace ends', async () => {
+    const hub = await startHandoffHub({ TESSERA_JWKS_MAX_AGE: '0' });
+    try {
+      const signed = await signedInSession(hub);
+      const proof = proofFor(hub, signed);
+      const oldKid = hub.deps.keyring.signingKey().kid;
+      // No JWKS cache to outwait: the new key signs at once and the old one is retired now.
+      await hub.deps.keyring.rotate();
+      expect(hub.deps.keyring.list().find((key) => key.kid === oldKid)).toMatchObject({ state: 'retired' });
+      setClock(hub, expOf(proof) + hub.deps.config.tokens.clockToleranceSeconds + LINK_PROOF_GRACE - 1);
+      expect((await call(hub, { sid: signed.record.sid, token: proof })).status).toBe(204);
+    } finally {
+      await hub.close();
+    }
   });
 });

@@ -16,7 +16,9 @@
  * (publish, then sign). The old key stays published for grace = maxTokenTtl + jwksMaxAge after
  * it stopped signing: the token TTL covers every token it signed, the cache time is a margin
  * for clock skew between instances and verifiers (then retire). So a token minted before,
- * during or after a rotation verifies until it expires.
+ * during or after a rotation verifies until it expires. The margin is at least
+ * LATE_VERIFICATION_SECONDS, however short the cache time: the hub itself still verifies a
+ * handoff token that long past its expiry, as the proof of a site's link report.
  *
  * If windows ever overlap (two instances generating a first key at once, a rotation
  * interrupted between its two writes), the active key with the latest `activatesAt` signs
@@ -33,6 +35,13 @@ import type { KeyState, KeyStore, SigningAlgorithm, StoredKey } from '../../port
 import { publicJwk, type PublicJwk } from './jwk';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
+
+/**
+ * How long past its expiry the hub may still verify a token it signed (a link report's proof,
+ * src/hub/site-api/link-proof.ts): a retired key stays published at least this long after the
+ * last token it signed expired.
+ */
+export const LATE_VERIFICATION_SECONDS = 300;
 
 export interface KeyringOptions {
   /** Algorithm of keys this keyring generates (existing keys keep their own). */
@@ -236,7 +245,7 @@ export class Keyring {
   }
 
   private publishedUntil(key: StoredKey): number | null {
-    return key.retiredAt === null ? null : key.retiredAt + this.options.maxTokenTtlSeconds + this.options.jwksMaxAgeSeconds;
+    return key.retiredAt === null ? null : key.retiredAt + this.options.maxTokenTtlSeconds + Math.max(this.options.jwksMaxAgeSeconds, LATE_VERIFICATION_SECONDS);
   }
 
   private isPublished(key: LoadedKey, now: number): boolean {

@@ -2,14 +2,15 @@
  * `POST /api/v1/sites/links` (site API, bearer credential): an SDK site reports that it now holds
  * session `{"sid": "…", "token": "…"}`: it accepted that handoff token and set its own cookie.
  * The token is the proof (src/hub/site-api/link-proof.ts): addressed to the calling site, for
- * this sid, signed by the hub, expired at most a short grace ago, and good for one report. Then
- * the hub records the site link, so beacons stop being minted for that site, the account page
- * lists it, and the site may ask beacons, status and logout for the session. The hub did not set
- * this site's cookie, so the link carries no secret hash.
+ * this sid, signed by the hub, expired at most a short grace ago. Then the hub records the site
+ * link, so beacons stop being minted for that site, the account page lists it, and the site may
+ * ask beacons, status and logout for the session. The hub did not set this site's cookie, so the
+ * link carries no secret hash. The report is idempotent: the same proof may be sent again (a
+ * retry after a 503 or a lost answer) and records the same link again.
  *
- * 204 when recorded; 400 `ERR_LINK_PROOF` / `ERR_LINK_PROOF_SPENT` for a missing, bad or reused
- * proof (nothing written; the error handler's one log line names the code, never the token);
- * 404 `ERR_NOT_FOUND` when the session has ended.
+ * 204 when recorded; 400 `ERR_LINK_PROOF` for a missing or bad proof (nothing written; the error
+ * handler's one log line names the code, never the token); 404 `ERR_NOT_FOUND` when the session
+ * has ended; 503 when the store failed (nothing spent: retry with the same proof).
  */
 import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
@@ -18,7 +19,7 @@ import { isSessionId } from '../../core/sessions/session';
 import { formField } from '../middleware/body';
 import { requireSiteCredential } from '../middleware/site-credential';
 import type { RouteFactory } from '../route';
-import { spendLinkProof } from '../site-api/link-proof';
+import { checkLinkProof } from '../site-api/link-proof';
 
 export const siteLinks: RouteFactory = (deps) => ({
   name: 'site-links',
@@ -31,7 +32,7 @@ export const siteLinks: RouteFactory = (deps) => ({
       const site = ctx.state.callingSite;
       const sid = formField(ctx, 'sid');
       if (!isSessionId(sid)) throw new TesseraError('ERR_BAD_REQUEST', 'sid must be a session id');
-      const proof = await spendLinkProof(deps, site, sid, (ctx.request.body as { token?: unknown }).token);
+      const proof = await checkLinkProof(deps, site, sid, (ctx.request.body as { token?: unknown }).token);
       const linked = await deps.sessions.linkSite(sid, { site: site.origin, linkedAt: nowSeconds(deps.clock), src: proof.src, secretHash: null, projectionKey: null });
       if (!linked) throw new TesseraError('ERR_NOT_FOUND', 'No such session');
       ctx.state.log.info({ event: 'site_link', site: site.origin, sid, src: proof.src }, 'site reported the session');

@@ -8,15 +8,20 @@
  * hub's keyring, `typ: handoff+jwt`, `iss`, `aud` and `dst` equal to the calling site, `src`
  * known, `iat`, lifetime — and its `sid` must be the reported one. Two differences, since the
  * site has already spent it:
- * - its jti need not be unspent; instead each token proves one link report only (recorded under
- *   its own name, `link:<jti>`, so spending it here and spending it as a handoff never collide);
+ * - its jti need not be unspent, and nothing is recorded: a proof may be presented again. It is
+ *   bound to the calling site (`aud`, `dst`) and to the sid, so a repeat can only record the same
+ *   link again, which is harmless; and a report whose link the store failed to write (503) must
+ *   be retryable with the same proof, or the site's status check would sign its visitor out;
  * - it may be up to LINK_PROOF_GRACE_SECONDS past `exp` (plus the clock tolerance): the SDK
- *   retries a report the hub could not take, and `loader.js` reports again later with the token
- *   it kept in the site session.
+ *   retries a report the hub could not take, and reports the token it kept in the site session
+ *   again on later requests. The keyring keeps a retired key published at least that long after
+ *   the last token it signed expired (LATE_VERIFICATION_SECONDS), so a rotation never cuts the
+ *   grace short.
  */
 import type { Site } from '../../config/schema';
 import { nowSeconds, type Clock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
+import { LATE_VERIFICATION_SECONDS } from '../../core/keys/keyring';
 import { verifyCompactJws } from '../../core/tokens/compact-jws';
 import { HANDOFF_TYP, verifyHandoffClaims, type HandoffClaims } from '../../core/tokens/handoff';
 import { tokenCodes } from '../../core/tokens/rejection-codes';
@@ -24,27 +29,19 @@ import type { HubDeps } from '../deps';
 import { siteRegistry } from '../handoff/sites';
 
 /** How long past its expiry a handoff token still proves a link. */
-export const LINK_PROOF_GRACE_SECONDS = 300;
+export const LINK_PROOF_GRACE_SECONDS = LATE_VERIFICATION_SECONDS;
 
 const HANDOFF_CODES = tokenCodes('HANDOFF');
 
 /**
- * Checks that `token` proves `site` received a handoff of session `sid`, and spends it as a
- * proof. Throws `ERR_LINK_PROOF` (the failed check named in the message, never the token) or
- * `ERR_LINK_PROOF_SPENT`; a store failure passes through (503).
+ * Checks that `token` proves `site` received a handoff of session `sid`; returns its claims.
+ * Throws `ERR_LINK_PROOF`, the failed check named in the message, never the token. Reads and
+ * writes nothing, so checking a proof twice answers the same.
  *
  * @example
- * const claims = await spendLinkProof(deps, ctx.state.callingSite, sid, formField(ctx, 'token'));
+ * const claims = await checkLinkProof(deps, ctx.state.callingSite, sid, formField(ctx, 'token'));
  */
-export async function spendLinkProof(deps: HubDeps, site: Site, sid: string, token: unknown): Promise<HandoffClaims> {
-  const { claims, proofExpiresAt } = await checkLinkProof(deps, site, sid, token);
-  if (!(await deps.replay.rememberOnce(`link:${claims.jti}`, proofExpiresAt, sid))) {
-    throw new TesseraError('ERR_LINK_PROOF_SPENT', 'this token has already proved a link');
-  }
-  return claims;
-}
-
-async function checkLinkProof(deps: HubDeps, site: Site, sid: string, token: unknown): Promise<{ claims: HandoffClaims; proofExpiresAt: number }> {
+export async function checkLinkProof(deps: HubDeps, site: Site, sid: string, token: unknown): Promise<HandoffClaims> {
   const { tokens } = deps.config;
   try {
     const verifying = verifyCompactJws(token, {
@@ -61,9 +58,10 @@ async function checkLinkProof(deps: HubDeps, site: Site, sid: string, token: unk
     if (exp !== null && now >= exp + tokens.clockToleranceSeconds + LINK_PROOF_GRACE_SECONDS) {
       throw new TesseraError('ERR_HANDOFF_EXPIRED', 'token expired longer ago than the grace', { claim: 'exp' });
     }
-    // The claims as the site saw them: at the latest at expiry. Every other time check still
-    // holds against the real time (an `iat` before `exp` is not in the future after it).
-    const asOf: Clock = { now: () => (exp === null ? now : Math.min(now, exp)) * 1000 };
+    // The claims as the site saw them: at the latest in the last second before expiry, when the
+    // expiry check passes even with no clock tolerance. Every other time check still holds
+    // against the real time (an `iat` before `exp` is not in the future after it).
+    const asOf: Clock = { now: () => (exp === null ? now : Math.min(now, exp - 1)) * 1000 };
     const { claims } = verifyHandoffClaims(payload, {
       issuer: deps.config.publicUrl,
       audience: site.origin,
@@ -73,7 +71,7 @@ async function checkLinkProof(deps: HubDeps, site: Site, sid: string, token: unk
       clockToleranceSeconds: tokens.clockToleranceSeconds,
     });
     if (claims.sid !== sid) throw new TesseraError('ERR_HANDOFF_CLAIMS', 'sid is not the reported session', { claim: 'sid' });
-    return { claims, proofExpiresAt: claims.exp + tokens.clockToleranceSeconds + LINK_PROOF_GRACE_SECONDS };
+    return claims;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (typeof code !== 'string' || !code.startsWith('ERR_HANDOFF_')) throw err;

@@ -1,0 +1,81 @@
+/**
+ * A link report's proof kept in the site session (`tessera.linkProof`, with its `exp` as
+ * `tessera.linkProofExp`) while the hub has not answered the report (link-report.ts). Until it
+ * does, the hub does not know this site holds the session: it mints no beacons for it and its
+ * status check answers "not active". So the proof is reported again before anything relies on
+ * the link — `loader.js`, `beaconTags()`, `requireActiveSession()` — and dropped:
+ * - once the hub answered a report of it, recorded or refused (here, or by a background retry,
+ *   which drops it from every stored session of the sid);
+ * - once it is older than the hub's grace: the hub would refuse it, and it must not ride in the
+ *   session for the session's whole life.
+ * It is never part of `ctx.state.tessera`.
+ */
+import type Koa from 'koa';
+import { nowSeconds } from '../core/clock';
+import type { DestinationDeps } from './deps';
+import { LINK_PROOF_GRACE_SECONDS, type LinkReportOutcome } from './link-report';
+import { sessionOf, type StoredTessera } from './session';
+import type { SiteSessionStore } from './session-store';
+
+/** Keeps `proof`, which expires at `exp`, in this request's session (koa-session saves the change). */
+export function keepLinkProof(ctx: Koa.Context, proof: string, exp: number): void {
+  const stored = storedTessera(ctx);
+  if (stored === null) return;
+  stored.linkProof = proof;
+  stored.linkProofExp = exp;
+}
+
+/** Drops a kept proof from this request's session. */
+export function dropLinkProof(ctx: Koa.Context): void {
+  const stored = storedTessera(ctx);
+  if (stored === null) return;
+  delete stored.linkProof;
+  delete stored.linkProofExp;
+}
+
+/**
+ * Reports the proof this request's session keeps for `sid`, if any, within the request timeout.
+ * `none` when there was nothing to report (or it was past the grace, and is now dropped);
+ * otherwise the outcome, the proof dropped unless `unreachable`.
+ */
+export async function reportKeptProof(deps: DestinationDeps, ctx: Koa.Context, sid: string): Promise<LinkReportOutcome | 'none'> {
+  const stored = storedTessera(ctx);
+  const proof = stored?.linkProof;
+  if (stored === null || typeof proof !== 'string' || !deps.hub.enabled) return 'none';
+  const exp = stored.linkProofExp;
+  // A proof kept by an SDK before linkProofExp existed has no exp: the hub judges it.
+  if (typeof exp === 'number' && nowSeconds(deps.options.clock) >= exp + deps.options.clockToleranceSeconds + LINK_PROOF_GRACE_SECONDS) {
+    dropLinkProof(ctx);
+    deps.logger.info({ sid }, 'dropped a link proof past the hub\'s grace without reporting it');
+    return 'none';
+  }
+  const outcome = await deps.links.attempt(sid, proof);
+  if (outcome === 'unreachable') return outcome;
+  dropLinkProof(ctx);
+  if (outcome === 'recorded') deps.beacons.forget(sid);
+  return outcome;
+}
+
+/**
+ * Drops `proof` from every stored session of `sid` that keeps it, outside any request: a
+ * background retry has settled it. Each such session is written back with the time it had left
+ * (a browser-session cookie's, which koa-session stores without `_expire`, with `lifetimeMs`, as
+ * koa-session itself does on every save).
+ */
+export async function dropSettledProof(sessions: SiteSessionStore, sid: string, proof: string, lifetimeMs: number): Promise<void> {
+  for (const key of await sessions.keysForSid(sid)) {
+    const data = await sessions.get(key);
+    const tessera = data?.tessera as StoredTessera | undefined;
+    if (data === null || tessera?.linkProof !== proof) continue;
+    delete tessera.linkProof;
+    delete tessera.linkProofExp;
+    // koa-session's `_expire` is wall-clock milliseconds.
+    const ttlMs = typeof data._expire === 'number' ? data._expire - Date.now() : lifetimeMs;
+    if (ttlMs > 0) await sessions.set(key, data, ttlMs);
+  }
+}
+
+function storedTessera(ctx: Koa.Context): StoredTessera | null {
+  const tessera = (sessionOf(ctx) as { tessera?: unknown } | null | undefined)?.tessera;
+  return typeof tessera === 'object' && tessera !== null ? (tessera as StoredTessera) : null;
+}
