@@ -70,6 +70,16 @@ const hubDownForLinks = (): void => {
   hub.linkAnswers = Array.from({ length: 20 }, () => 503);
 };
 
+/** A visitor signed in on the site by a beacon while the hub cannot take link reports: the proof is kept. */
+async function signInWhileHubRefusesLinks(): Promise<{ browser: Browser; sid: string; token: string }> {
+  hubDownForLinks();
+  const browser = new Browser(tls);
+  const sid = newSid();
+  const token = hub.mint({ audience: site.url, sid, sub: 'u' });
+  await beacon(browser, token);
+  return { browser, sid, token };
+}
+
 async function beacon(browser: Browser, token: string): Promise<void> {
   expect((await browser.get(`${site.url}/shared-session/${token}.js`)).status).toBe(200);
 }
@@ -175,11 +185,7 @@ describe('the link report', () => {
   });
 
   it('is made again before the status check, so requireActiveSession() finds the link instead of signing the visitor out', async () => {
-    hubDownForLinks();
-    const browser = new Browser(tls);
-    const sid = newSid();
-    const token = hub.mint({ audience: site.url, sid, sub: 'u' });
-    await beacon(browser, token);
+    const { browser, sid, token } = await signInWhileHubRefusesLinks();
     expect(await storedTessera(browser)).toMatchObject({ linkProof: token });
 
     hub.linkAnswers = [];
@@ -191,11 +197,7 @@ describe('the link report', () => {
   });
 
   it('makes requireActiveSession() fail closed (503), not sign out, while the kept proof still cannot be reported', async () => {
-    hubDownForLinks();
-    const browser = new Browser(tls);
-    const sid = newSid();
-    const token = hub.mint({ audience: site.url, sid, sub: 'u' });
-    await beacon(browser, token);
+    const { browser, sid, token } = await signInWhileHubRefusesLinks();
     const res = await browser.get(`${site.url}/sensitive`);
     expect(res.status).toBe(503);
     // The hub answered "not active" only because it does not know the link yet: still signed in, proof kept.
@@ -204,11 +206,7 @@ describe('the link report', () => {
   });
 
   it('is made again by beaconTags() before it asks for beacons', async () => {
-    hubDownForLinks();
-    const browser = new Browser(tls);
-    const sid = newSid();
-    const token = hub.mint({ audience: site.url, sid, sub: 'u' });
-    await beacon(browser, token);
+    const { browser, sid } = await signInWhileHubRefusesLinks();
 
     hub.linkAnswers = [];
     hub.beaconsToAnswer = [{ url: 'https://shop.example.net/shared-session/t.gif', kind: 'image' }];
@@ -222,11 +220,7 @@ describe('the link report', () => {
   });
 
   it("is dropped, unreported, once the hub's grace for it is over", async () => {
-    hubDownForLinks();
-    const browser = new Browser(tls);
-    const sid = newSid();
-    const token = hub.mint({ audience: site.url, sid, sub: 'u' });
-    await beacon(browser, token);
+    const { browser, token } = await signInWhileHubRefusesLinks();
     expect(await storedTessera(browser)).toMatchObject({ linkProof: token });
 
     // The hub would refuse it now: the site forgets it rather than carry it for the session's life.
