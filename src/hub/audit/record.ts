@@ -6,6 +6,10 @@
 import type { Logger } from '../../log/logger';
 import type { AuditLog, NewAuditEvent } from '../../ports';
 
-export function recordAudit(audit: AuditLog, log: Logger, event: NewAuditEvent): void {
-  audit.append(event).catch((err: unknown) => log.warn({ type: event.type, code: (err as { code?: unknown }).code }, 'audit event not recorded'));
+/**
+ * Appends `event`; a failure is logged through `log`, or through the logger `log()` returns (a
+ * request's child logger is then made only in the rare case it is needed).
+ */
+export function recordAudit(audit: AuditLog, log: Logger | (() => Logger), event: NewAuditEvent): void {
+  audit.append(event).catch((err: unknown) => (typeof log === 'function' ? log() : log).warn({ type: event.type, code: (err as { code?: unknown }).code }, 'audit event not recorded'));
 }

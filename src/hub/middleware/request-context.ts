@@ -6,12 +6,12 @@
  * logged (DESIGN.md "The handoff token").
  *
  * This runs on every request, so it is kept cheap (bench/README.md, http-account): ids come
- * from a pool of random bytes, the child logger is made only when a handler logs, and the
- * access line skips the redaction paths (see `accessLogger`).
+ * from a pool of random bytes, the child logger is made only when a handler logs, and lines
+ * the redaction paths cannot change skip them (the access line, {@link logRequestEvent}).
  */
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { RandomPool } from '../../core/random-pool';
-import type { Logger } from '../../log/logger';
+import { redactionCannotApply, type Logger } from '../../log/logger';
 
 const safeRequestId = /^[A-Za-z0-9._-]{8,64}$/;
 /**
@@ -40,38 +40,51 @@ class RequestState {
   constructor(
     readonly requestId: string,
     private readonly logger: Logger,
+    private readonly unredacted: Logger,
   ) {}
 
   get log(): Logger {
     this.child ??= this.logger.child({ requestId: this.requestId });
     return this.child;
   }
+
+  /** See {@link logRequestEvent}. */
+  event(level: 'info' | 'warn', fields: Readonly<Record<string, LogValue>>, msg: string): void {
+    // The request id leads the fields, where the child logger's binding would put it.
+    if (redactionCannotApply(fields)) this.unredacted[level]({ requestId: this.requestId, ...fields }, msg);
+    else this.log[level](fields, msg);
+  }
 }
 
+/** What a field of {@link logRequestEvent} may hold. */
+export type LogValue = string | number | boolean | null;
+
 /**
- * The logger of access lines: `logger` without its redaction paths, the one costly step of an
- * access line (every value passes the `*.…` wildcard paths). Those paths censor values by field
- * name, and an access line's fields (request id, method, path, status, ms) are fixed strings and
- * numbers named otherwise, so the line is byte for byte what `logger` would write.
+ * Writes one line for the current request, exactly as `ctx.state.log[level](fields, msg)` would,
+ * for lines on hot paths (a beacon accepted or refused): a line the redaction paths cannot
+ * change (`redactionCannotApply`: primitive values, no censored name) skips the redaction pass
+ * and the per-request child logger. Anything else still goes through `ctx.state.log`.
  */
-function accessLogger(logger: Logger): Logger {
-  return logger.child({}, { redact: [] });
+export function logRequestEvent(ctx: Context, level: 'info' | 'warn', fields: Readonly<Record<string, LogValue>>, msg: string): void {
+  (ctx.state as unknown as RequestState).event(level, fields, msg);
 }
 
 export function requestContext(logger: Logger): Middleware {
-  const access = accessLogger(logger);
+  // `logger` without its redaction paths, for the lines they cannot change: the access line (its
+  // fields are fixed strings and numbers under other names) and flat request events. Same bytes.
+  const unredacted = logger.child({}, { redact: [] });
   return async function withRequestContext(ctx, next) {
-    const incoming = ctx.get('X-Request-Id');
-    const requestId = safeRequestId.test(incoming) ? incoming : requestIds.take(12, 'base64url');
+    const incoming = ctx.req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && safeRequestId.test(incoming) ? incoming : requestIds.take(12, 'base64url');
     // The other fields of DefaultState (session, cspNonce, …) are added by later middleware.
-    ctx.state = new RequestState(requestId, logger) as unknown as typeof ctx.state;
-    ctx.set('X-Request-Id', requestId);
-    const started = process.hrtime.bigint();
+    ctx.state = new RequestState(requestId, logger, unredacted) as unknown as typeof ctx.state;
+    ctx.res.setHeader('X-Request-Id', requestId);
+    const started = performance.now();
     try {
       await next();
     } finally {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      access.info({ requestId, method: ctx.method, path: loggablePath(ctx.path), status: ctx.status, ms: Math.round(ms * 100) / 100 }, 'request');
+      const ms = Math.round((performance.now() - started) * 100) / 100;
+      unredacted.info({ requestId, method: ctx.req.method, path: loggablePath(ctx.path), status: ctx.res.statusCode, ms }, 'request');
     }
   };
 }

@@ -2,7 +2,7 @@
  * What the hub does with a handoff token for a site whose receiver it is, whether the token came
  * in a beacon or back from a bounce. In this order, so a rejected token changes nothing:
  * 1. `verifyHandoff` with the hub's own keyring (no fetch), the configured algorithm, and this
- *    site as audience and destination; the jti is not recorded yet;
+ *    site as audience and destination (`verifyOptions`); the jti is not recorded yet;
  * 2. for beacons, the Referer / Origin must name the token's `src` (`checkEmbeddingPage`);
  * 3. django-shared-session's replacement rule against the session the browser already holds
  *    here (`decideReplacement`);
@@ -21,7 +21,7 @@ import { nowSeconds } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { checkEmbeddingPage, decideReplacement } from '../../core/receiver/receiver';
 import { hashSecret, newSecret } from '../../core/sessions/session';
-import { verifyHandoff, type HandoffClaims } from '../../core/tokens/handoff';
+import { verifyHandoff, type HandoffClaims, type HandoffVerifyOptions } from '../../core/tokens/handoff';
 import type { HubDeps } from '../deps';
 import { siteRegistry } from '../handoff/sites';
 import { recordAudit } from '../audit/record';
@@ -39,32 +39,37 @@ export interface AcceptedHandoff {
   outcome: 'replaced' | 'kept';
 }
 
+/** What accepts a token for a site: {@link tokenAcceptor}. */
+export type AcceptToken = (ctx: Context, site: Site, token: string, via: HandoffVia) => Promise<AcceptedHandoff>;
+
 /**
  * {@link acceptOrReject}, with the outcome counted in `tessera_handoffs_total` and written to the
  * audit log (site, reason code; never the token). A store failure (503) counts as a rejection
- * with its code too: the site did not get the session.
+ * with its code too: the site did not get the session. Each site's verification options are
+ * built once, on its first token, rather than on every accept.
  */
-export async function acceptToken(deps: HubDeps, ctx: Context, site: Site, token: string, via: HandoffVia): Promise<AcceptedHandoff> {
-  try {
-    const accepted = await acceptOrReject(deps, ctx, site, token, via);
-    const { claims } = accepted;
-    deps.metrics.countHandoff(site.origin, 'accepted');
-    recordAudit(deps.audit, ctx.state.log, { type: 'handoff.accepted', actor: `site:${site.origin}`, userId: claims.sub ?? null, sid: claims.sid, site: site.origin, ip: ctx.ip || null, details: { via, src: claims.src, outcome: accepted.outcome } });
-    return accepted;
-  } catch (err) {
-    const e = err as { code?: unknown; status?: unknown };
-    deps.metrics.countHandoff(site.origin, 'rejected', typeof e.code === 'string' ? e.code : 'ERR_INTERNAL');
-    if (typeof e.code === 'string' && typeof e.status === 'number' && e.status < 500) {
-      recordAudit(deps.audit, ctx.state.log, { type: 'handoff.rejected', actor: `site:${site.origin}`, site: site.origin, ip: ctx.ip || null, reason: e.code, details: { via } });
+export function tokenAcceptor(deps: HubDeps): AcceptToken {
+  const optionsBySite = new Map<Site, HandoffVerifyOptions>();
+  const optionsFor = (site: Site): HandoffVerifyOptions => {
+    let options = optionsBySite.get(site);
+    if (options === undefined) {
+      options = verifyOptions(deps, site);
+      optionsBySite.set(site, options);
     }
-    throw err;
-  }
+    return options;
+  };
+  return (ctx, site, token, via) => acceptToken(deps, optionsFor(site), ctx, site, token, via);
 }
 
-async function acceptOrReject(deps: HubDeps, ctx: Context, site: Site, token: string, via: HandoffVia): Promise<AcceptedHandoff> {
+/**
+ * How a token for `site` is verified: this site as audience and destination, the hub's own
+ * keyring (no fetch), the configured algorithm; no `rememberJti`, the jti is recorded with the
+ * site link (`acceptOrReject`).
+ */
+function verifyOptions(deps: HubDeps, site: Site): HandoffVerifyOptions {
   const { config } = deps;
   const registry = siteRegistry(config);
-  const { claims, identity, jtiExpiresAt } = await verifyHandoff(token, {
+  return {
     keys: (kid) => deps.keyring.verificationKey(kid),
     algorithms: [config.tokens.algorithm],
     issuer: config.publicUrl,
@@ -74,7 +79,29 @@ async function acceptOrReject(deps: HubDeps, ctx: Context, site: Site, token: st
     clock: deps.clock,
     clockToleranceSeconds: config.tokens.clockToleranceSeconds,
     maxTokenBytes: config.tokens.maxTokenBytes,
-  });
+  };
+}
+
+async function acceptToken(deps: HubDeps, options: HandoffVerifyOptions, ctx: Context, site: Site, token: string, via: HandoffVia): Promise<AcceptedHandoff> {
+  try {
+    const accepted = await acceptOrReject(deps, options, ctx, site, token, via);
+    const { claims } = accepted;
+    deps.metrics.countHandoff(site.origin, 'accepted');
+    recordAudit(deps.audit, () => ctx.state.log, { type: 'handoff.accepted', actor: `site:${site.origin}`, userId: claims.sub ?? null, sid: claims.sid, site: site.origin, ip: ctx.ip || null, details: { via, src: claims.src, outcome: accepted.outcome } });
+    return accepted;
+  } catch (err) {
+    const e = err as { code?: unknown; status?: unknown };
+    deps.metrics.countHandoff(site.origin, 'rejected', typeof e.code === 'string' ? e.code : 'ERR_INTERNAL');
+    if (typeof e.code === 'string' && typeof e.status === 'number' && e.status < 500) {
+      recordAudit(deps.audit, () => ctx.state.log, { type: 'handoff.rejected', actor: `site:${site.origin}`, site: site.origin, ip: ctx.ip || null, reason: e.code, details: { via } });
+    }
+    throw err;
+  }
+}
+
+async function acceptOrReject(deps: HubDeps, options: HandoffVerifyOptions, ctx: Context, site: Site, token: string, via: HandoffVia): Promise<AcceptedHandoff> {
+  const { config } = deps;
+  const { claims, identity, jtiExpiresAt } = await verifyHandoff(token, options);
   if (via === 'beacon') {
     checkEmbeddingPage({ referer: ctx.get('Referer') || undefined, origin: ctx.get('Origin') || undefined }, claims.src, config.handoff.strictReferer);
   }

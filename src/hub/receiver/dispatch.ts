@@ -44,11 +44,16 @@ export function siteReceiver(deps: HubDeps): Middleware {
   const session = sessionJsonRoute(deps);
   const logout = logoutRoute(deps);
 
-  return async function routeToSiteReceiver(ctx, next) {
+  // Handed to Node as they are, without Koa's per-call coercion: every receiver answer sets them.
+  const receiverHeaders = Object.entries(RECEIVER_HEADERS);
+
+  // Not async (Koa turns a synchronous throw into a rejection): most requests only pass through.
+  return function routeToSiteReceiver(ctx, next) {
     const site = registry.byHost(ctx.host);
-    if (site === null || !ctx.path.startsWith(site.receiverPath)) return next();
-    ctx.set(RECEIVER_HEADERS);
-    const request = parseReceiverPath(ctx.path, site.receiverPath);
+    const { path } = ctx;
+    if (site === null || !path.startsWith(site.receiverPath)) return next();
+    for (const [name, value] of receiverHeaders) ctx.res.setHeader(name, value);
+    const request = parseReceiverPath(path, site.receiverPath);
     switch (request?.route) {
       case 'beacon':
         allowOnly(ctx, ['GET']);

@@ -10,7 +10,8 @@ import type { Context } from 'koa';
 import type { Site } from '../../../config/schema';
 import { TesseraError } from '../../../core/errors';
 import type { HubDeps } from '../../deps';
-import { acceptToken } from '../accept-token';
+import { logRequestEvent } from '../../middleware/request-context';
+import { tokenAcceptor } from '../accept-token';
 import { endState, holdBounces, releaseBounces, stateMatches } from '../bounce-cookies';
 import { returnTarget } from '../return-target';
 
@@ -21,6 +22,7 @@ function field(source: unknown, name: string): string {
 }
 
 export function acceptRoute(deps: HubDeps) {
+  const acceptToken = tokenAcceptor(deps);
   return async function acceptBounce(ctx: Context, site: Site): Promise<void> {
     const input = ctx.method === 'POST' ? ctx.request.body : ctx.query;
     if (!stateMatches(ctx, field(input, 'state'))) throw new TesseraError('ERR_HANDOFF_STATE', 'This sign-in did not start in this browser. Go back and try again.');
@@ -32,10 +34,10 @@ export function acceptRoute(deps: HubDeps) {
       ctx.state.log.info({ event: 'handoff', result: 'login_required', via: 'bounce', site: site.origin }, 'not signed in at the hub');
     } else {
       if (error !== '') throw new TesseraError('ERR_BAD_REQUEST', 'Unknown error from the hub');
-      const { claims, outcome } = await acceptToken(deps, ctx, site, field(input, 'token'), 'bounce');
+      const { claims, outcome } = await acceptToken(ctx, site, field(input, 'token'), 'bounce');
       endState(ctx, site);
       releaseBounces(ctx);
-      ctx.state.log.info({ event: 'handoff', result: 'accepted', via: 'bounce', outcome, site: site.origin, src: claims.src, sid: claims.sid }, 'handoff accepted');
+      logRequestEvent(ctx, 'info', { event: 'handoff', result: 'accepted', via: 'bounce', outcome, site: site.origin, src: claims.src, sid: claims.sid }, 'handoff accepted');
     }
     ctx.status = 303;
     ctx.redirect(target);

@@ -8,7 +8,8 @@ import type { Context } from 'koa';
 import type { Site } from '../../../config/schema';
 import { beaconResponse, type BeaconKind } from '../../../core/receiver/receiver';
 import type { HubDeps } from '../../deps';
-import { acceptToken } from '../accept-token';
+import { logRequestEvent } from '../../middleware/request-context';
+import { tokenAcceptor } from '../accept-token';
 
 function isClientRejection(err: unknown): err is { code: string; status: number } {
   const e = err as { code?: unknown; status?: unknown };
@@ -16,15 +17,16 @@ function isClientRejection(err: unknown): err is { code: string; status: number 
 }
 
 export function beaconRoute(deps: HubDeps) {
+  const acceptToken = tokenAcceptor(deps);
   return async function acceptBeacon(ctx: Context, site: Site, beacon: { kind: BeaconKind; token: string }): Promise<void> {
     let accepted = false;
     try {
-      const { claims, outcome } = await acceptToken(deps, ctx, site, beacon.token, 'beacon');
-      ctx.state.log.info({ event: 'handoff', result: 'accepted', via: 'beacon', outcome, site: site.origin, src: claims.src, sid: claims.sid }, 'handoff accepted');
+      const { claims, outcome } = await acceptToken(ctx, site, beacon.token, 'beacon');
+      logRequestEvent(ctx, 'info', { event: 'handoff', result: 'accepted', via: 'beacon', outcome, site: site.origin, src: claims.src, sid: claims.sid }, 'handoff accepted');
       accepted = true;
     } catch (err) {
       if (!isClientRejection(err)) throw err;
-      ctx.state.log.warn({ event: 'handoff', result: 'rejected', via: 'beacon', site: site.origin, code: err.code }, 'handoff rejected');
+      logRequestEvent(ctx, 'warn', { event: 'handoff', result: 'rejected', via: 'beacon', site: site.origin, code: err.code }, 'handoff rejected');
     }
     const res = beaconResponse(beacon.kind, accepted);
     ctx.status = res.status;
