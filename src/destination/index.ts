@@ -24,7 +24,7 @@ import { createEventSink } from './events';
 import { verifyForSite, type EmbeddingPage } from './handoff';
 import { HubClient } from './hub-client';
 import { jwksKeyLookup } from './jwks';
-import { dropSettledProof, reportKeptProof } from './kept-proof';
+import { reportKeptProof } from './kept-proof';
 import { LinkReporter } from './link-report';
 import { resolveOptions, type DestinationLogger, type DestinationOptions, type ResolvedOptions } from './options';
 import { receiverRoutes, servedRequest } from './receiver';
@@ -135,10 +135,12 @@ export function createDestination(input: DestinationOptions): Destination {
   const beacons = new BeaconSource(hub, clock, logger);
   const links = new LinkReporter(hub, logger, {
     requestTimeoutMs: options.linkReportTimeoutMs,
-    // A background retry settled a report: the sessions keeping its proof drop it.
-    async onSettled(sid, proof, outcome) {
+    // A background retry settled a report. The sessions keeping its proof are not rewritten from
+    // here (a write outside their requests could undo a concurrent request's own change): the
+    // next request that needs the link reports the proof again (the hub answers a repeat the
+    // same) and drops it then.
+    onSettled(sid, outcome) {
       if (outcome === 'recorded') beacons.forget(sid);
-      await dropSettledProof(sessions, sid, proof, options.sessionLifetimeSeconds * 1000);
     },
   });
   const deps: DestinationDeps = {

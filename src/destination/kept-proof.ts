@@ -4,8 +4,9 @@
  * does, the hub does not know this site holds the session: it mints no beacons for it and its
  * status check answers "not active". So the proof is reported again before anything relies on
  * the link — `loader.js`, `beaconTags()`, `requireActiveSession()` — and dropped:
- * - once the hub answered a report of it, recorded or refused (here, or by a background retry,
- *   which drops it from every stored session of the sid);
+ * - once the hub answered a report of it made in a request, recorded or refused (a background
+ *   retry that got through does not rewrite stored sessions, which could undo a concurrent
+ *   request's change: the next report of the kept proof is a harmless repeat);
  * - once it is older than the hub's grace: the hub would refuse it, and it must not ride in the
  *   session for the session's whole life.
  * It is never part of `ctx.state.tessera`.
@@ -15,7 +16,6 @@ import { nowSeconds } from '../core/clock';
 import type { DestinationDeps } from './deps';
 import { LINK_PROOF_GRACE_SECONDS, type LinkReportOutcome } from './link-report';
 import { sessionOf, type StoredTessera } from './session';
-import type { SiteSessionStore } from './session-store';
 
 /** Keeps `proof`, which expires at `exp`, in this request's session (koa-session saves the change). */
 export function keepLinkProof(ctx: Koa.Context, proof: string, exp: number): void {
@@ -54,25 +54,6 @@ export async function reportKeptProof(deps: DestinationDeps, ctx: Koa.Context, s
   dropLinkProof(ctx);
   if (outcome === 'recorded') deps.beacons.forget(sid);
   return outcome;
-}
-
-/**
- * Drops `proof` from every stored session of `sid` that keeps it, outside any request: a
- * background retry has settled it. Each such session is written back with the time it had left
- * (a browser-session cookie's, which koa-session stores without `_expire`, with `lifetimeMs`, as
- * koa-session itself does on every save).
- */
-export async function dropSettledProof(sessions: SiteSessionStore, sid: string, proof: string, lifetimeMs: number): Promise<void> {
-  for (const key of await sessions.keysForSid(sid)) {
-    const data = await sessions.get(key);
-    const tessera = data?.tessera as StoredTessera | undefined;
-    if (data === null || tessera?.linkProof !== proof) continue;
-    delete tessera.linkProof;
-    delete tessera.linkProofExp;
-    // koa-session's `_expire` is wall-clock milliseconds.
-    const ttlMs = typeof data._expire === 'number' ? data._expire - Date.now() : lifetimeMs;
-    if (ttlMs > 0) await sessions.set(key, data, ttlMs);
-  }
 }
 
 function storedTessera(ctx: Koa.Context): StoredTessera | null {

@@ -44,10 +44,9 @@ export interface LinkReporterOptions {
   /** Most background retries waiting at once. Default {@link LINK_REPORT_MAX_PENDING}. */
   maxPending?: number;
   /**
-   * Called when a background retry settled a report (recorded or refused), so the site sessions
-   * that keep its proof drop it. Its failures are logged, never thrown.
+   * Called when a background retry settled a report (recorded or refused).
    */
-  onSettled?: (sid: string, proof: string, outcome: 'recorded' | 'refused') => Promise<void>;
+  onSettled?: (sid: string, outcome: 'recorded' | 'refused') => void;
 }
 
 interface PendingRetry {
@@ -173,9 +172,7 @@ export class LinkReporter {
       return;
     }
     this.pending.delete(sid);
-    await this.options.onSettled?.(sid, proof, outcome).catch((err: unknown) => {
-      this.logger.warn({ code: (err as { code?: unknown }).code, sid }, 'could not drop a settled link proof from the site sessions');
-    });
+    this.options.onSettled?.(sid, outcome);
   }
 
   private cancel(sid: string): void {
