@@ -64,9 +64,10 @@ export function tokenAcceptor(deps: HubDeps): AcceptToken {
 /**
  * How a token for `site` is verified: this site as audience and destination, the hub's own
  * keyring (no fetch), the configured algorithm; no `rememberJti`, the jti is recorded with the
- * site link (`acceptOrReject`).
+ * site link (`acceptOrReject`). The site API's link proof checks with the same rules
+ * (src/hub/site-api/link-proof.ts).
  */
-function verifyOptions(deps: HubDeps, site: Site): HandoffVerifyOptions {
+export function verifyOptions(deps: HubDeps, site: Site): HandoffVerifyOptions {
   const { config } = deps;
   const registry = siteRegistry(config);
   return {

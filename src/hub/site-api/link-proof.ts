@@ -26,7 +26,7 @@ import { verifyCompactJws } from '../../core/tokens/compact-jws';
 import { HANDOFF_TYP, verifyHandoffClaims, type HandoffClaims } from '../../core/tokens/handoff';
 import { tokenCodes } from '../../core/tokens/rejection-codes';
 import type { HubDeps } from '../deps';
-import { siteRegistry } from '../handoff/sites';
+import { verifyOptions } from '../receiver/accept-token';
 
 /** How long past its expiry a handoff token still proves a link. */
 export const LINK_PROOF_GRACE_SECONDS = LATE_VERIFICATION_SECONDS;
@@ -43,14 +43,9 @@ const HANDOFF_CODES = tokenCodes('HANDOFF');
  */
 export async function checkLinkProof(deps: HubDeps, site: Site, sid: string, token: unknown): Promise<HandoffClaims> {
   const { tokens } = deps.config;
+  const options = verifyOptions(deps, site);
   try {
-    const verifying = verifyCompactJws(token, {
-      typ: HANDOFF_TYP,
-      codes: HANDOFF_CODES,
-      algorithms: [tokens.algorithm],
-      keys: (kid) => deps.keyring.verificationKey(kid),
-      maxTokenBytes: tokens.maxTokenBytes,
-    });
+    const verifying = verifyCompactJws(token, { typ: HANDOFF_TYP, codes: HANDOFF_CODES, algorithms: options.algorithms, keys: options.keys, maxTokenBytes: tokens.maxTokenBytes });
     const { payload } = verifying instanceof Promise ? await verifying : verifying;
     // Only now, with the signature verified, is `exp` read (a missing one fails the claim checks).
     const now = nowSeconds(deps.clock);
@@ -62,14 +57,7 @@ export async function checkLinkProof(deps: HubDeps, site: Site, sid: string, tok
     // expiry check passes even with no clock tolerance. Every other time check still holds
     // against the real time (an `iat` before `exp` is not in the future after it).
     const asOf: Clock = { now: () => (exp === null ? now : Math.min(now, exp - 1)) * 1000 };
-    const { claims } = verifyHandoffClaims(payload, {
-      issuer: deps.config.publicUrl,
-      audience: site.origin,
-      destinationHost: new URL(site.origin).host,
-      isKnownSource: (host) => siteRegistry(deps.config).isKnownSource(host),
-      clock: asOf,
-      clockToleranceSeconds: tokens.clockToleranceSeconds,
-    });
+    const { claims } = verifyHandoffClaims(payload, { ...options, clock: asOf });
     if (claims.sid !== sid) throw new TesseraError('ERR_HANDOFF_CLAIMS', 'sid is not the reported session', { claim: 'sid' });
     return claims;
   } catch (err) {
