@@ -15,7 +15,7 @@
  * would otherwise keep for its whole life (bench/README.md "http-hub-memory").
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as Nodemailer from 'nodemailer';
 import type { SendMailOptions, Transporter } from 'nodemailer';
@@ -121,7 +121,11 @@ class FileMailer implements Mailer {
         const info = await transporter.sendMail(compose(this.from, to, message));
         // The directory holds live sign-in links: keep it to the hub's own user.
         await mkdir(this.dir, { recursive: true, mode: 0o700 });
-        await writeFile(file, info.message as Buffer, { mode: 0o600, flag: 'wx' });
+        // Written under a temporary name, then renamed: whoever watches the folder for `.eml`
+        // files (a developer's mail viewer, a test) never reads a message half written.
+        const partial = `${file}.partial`;
+        await writeFile(partial, info.message as Buffer, { mode: 0o600, flag: 'wx' });
+        await rename(partial, file);
       },
       to,
       this.logger,
