@@ -75,6 +75,10 @@ export type TesseraErrorCode =
   | 'ERR_USER_EXISTS'
   | 'ERR_USER_NOT_FOUND'
   | 'ERR_PASSWORD_POLICY'
+  // changing or setting one's own password (account page)
+  | 'ERR_PASSWORD_INCORRECT'
+  | 'ERR_PASSWORD_MISMATCH'
+  | 'ERR_REAUTHENTICATION_REQUIRED'
   // login hub
   | 'ERR_LOGIN_FAILED'
   | 'ERR_RATE_LIMITED'
@@ -116,6 +120,9 @@ const statusByCode: Partial<Record<TesseraErrorCode, number>> = {
   ERR_USER_EXISTS: 409,
   ERR_USER_NOT_FOUND: 404,
   ERR_PASSWORD_POLICY: 400,
+  ERR_PASSWORD_INCORRECT: 403,
+  ERR_PASSWORD_MISMATCH: 400,
+  ERR_REAUTHENTICATION_REQUIRED: 403,
   ERR_PAYLOAD_TOO_LARGE: 413,
   ERR_INTERNAL: 500,
   ERR_CONFIG_INVALID: 500,

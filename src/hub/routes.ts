@@ -11,6 +11,8 @@ import type { RouteFactory } from './route';
 import { accountPage } from './routes/account-page';
 import { accountEndOthers } from './routes/account-end-others';
 import { accountEndSession } from './routes/account-end-session';
+import { accountPassword } from './routes/account-password';
+import { accountPasswordPage } from './routes/account-password-page';
 import { assets } from './routes/assets';
 import { handoffBounce } from './routes/handoff-bounce';
 import { healthz } from './routes/healthz';
@@ -45,6 +47,8 @@ const routeFactories: RouteFactory[] = [
   accountPage,
   accountEndSession,
   accountEndOthers,
+  accountPasswordPage,
+  accountPassword,
   handoffBounce,
   siteBeacons,
   siteLinks,

@@ -127,6 +127,51 @@ export function sessionsEndedByAdminMessage(input: { to: string; at: Date; produ
   };
 }
 
+/**
+ * The notice that the account's password was changed or set from the account page, with the
+ * device and address it was done from: the one message someone whose session was stolen
+ * needs to see.
+ *
+ * @example
+ * await mailer.send(passwordChangedMessage({ to: user.email, set: false, device: ua, ip, at: new Date(clock.now()) }));
+ */
+export function passwordChangedMessage(input: { to: string; set: boolean; device: string | null; ip: string | null; at: Date; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const device = input.device === null || input.device === '' ? 'unknown device' : shorten(input.device);
+  const ip = input.ip ?? 'unknown';
+  const when = formatUtc(input.at);
+  const what = input.set ? 'A password was set for' : 'The password of';
+  const done = input.set ? '' : ' was changed';
+  return {
+    to: input.to,
+    subject: input.set ? `A password was set for your ${product} account` : `Your ${product} password was changed`,
+    text: [
+      'Hello,',
+      '',
+      `${what} your ${product} account${done}. Every other device was signed out.`,
+      '',
+      `Time:    ${when}`,
+      `Device:  ${device}`,
+      `Address: ${ip}`,
+      '',
+      'If this was you, there is nothing to do.',
+      'If it was not, sign in with an e-mail link at once, change the password and contact your administrator.',
+      '',
+    ].join('\n'),
+    html: page([
+      '<p>Hello,</p>',
+      `<p>${escapeHtml(what)} your ${escapeHtml(product)} account${escapeHtml(done)}. Every other device was signed out.</p>`,
+      '<table>',
+      `<tr><th align="left">Time</th><td>${escapeHtml(when)}</td></tr>`,
+      `<tr><th align="left">Device</th><td>${escapeHtml(device)}</td></tr>`,
+      `<tr><th align="left">Address</th><td>${escapeHtml(ip)}</td></tr>`,
+      '</table>',
+      '<p>If this was you, there is nothing to do.<br>',
+      'If it was not, sign in with an e-mail link at once, change the password and contact your administrator.</p>',
+    ]),
+  };
+}
+
 function page(body: string[]): string {
   return ['<!doctype html>', '<html><head><meta charset="utf-8"></head><body>', ...body, '</body></html>', ''].join('\n');
 }

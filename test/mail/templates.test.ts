@@ -1,4 +1,4 @@
-import { magicLinkMessage, newSignInMessage, sessionsEndedByAdminMessage } from '../../src/mail/templates';
+import { magicLinkMessage, newSignInMessage, passwordChangedMessage, sessionsEndedByAdminMessage } from '../../src/mail/templates';
 
 const at = new Date(Date.UTC(2025, 2, 1, 14, 5, 9));
 
@@ -90,5 +90,25 @@ describe('sessionsEndedByAdminMessage', () => {
     expect(message.subject).toBe('You were signed out of Example & Co');
     expect(message.text).toContain('An administrator ended all of your Example & Co sessions at 2025-03-01 14:05 UTC.');
     expect(message.html).toContain('An administrator ended all of your Example &amp; Co sessions at 2025-03-01 14:05 UTC.');
+  });
+});
+
+describe('passwordChangedMessage', () => {
+  it('says whether the password was changed or set, with time, device and address', () => {
+    const changed = passwordChangedMessage({ to: 'ada@example.com', set: false, device: 'Firefox on Linux', ip: '203.0.113.9', at });
+    expect(changed.subject).toBe('Your Tessera password was changed');
+    expect(changed.text).toContain('The password of your Tessera account was changed. Every other device was signed out.');
+    expect(changed.text).toContain('Time:    2025-03-01 14:05 UTC');
+    expect(changed.text).toContain('Address: 203.0.113.9');
+    const set = passwordChangedMessage({ to: 'ada@example.com', set: true, device: null, ip: null, at });
+    expect(set.subject).toBe('A password was set for your Tessera account');
+    expect(set.text).toContain('A password was set for your Tessera account. Every other device was signed out.');
+    expect(set.text).toContain('Device:  unknown device');
+  });
+
+  it('escapes a hostile device description in the HTML part', () => {
+    const message = passwordChangedMessage({ to: 'a@b.com', set: false, device: '<script>x</script>', ip: null, at });
+    expect(message.html).toContain('<td>&lt;script&gt;x&lt;/script&gt;</td>');
+    expect(message.html).not.toContain('<script>');
   });
 });

@@ -5,6 +5,14 @@ import { renderPage } from '../middleware/page';
 import type { RouteFactory } from '../route';
 import { accountView } from '../views/account';
 
+/** The notice after an action that came back here (`?ended=…`, `?password=…`). */
+const infoByQuery: Record<string, string> = {
+  'ended=others': 'Signed out everywhere else.',
+  'ended=one': 'That session is signed out.',
+  'password=changed': 'Your password is changed. Every other device is signed out.',
+  'password=set': 'Your password is set. Every other device is signed out.',
+};
+
 export const accountPage: RouteFactory = (deps) => ({
   name: 'account-page',
   method: 'GET',
@@ -16,8 +24,9 @@ export const accountPage: RouteFactory = (deps) => ({
       const user = ctx.state.session.user!;
       // This request's own session was read a moment ago by hubSession: not read again.
       const sessions = await deps.sessions.listByUser(user.id, ctx.state.sessionControl.record() ?? undefined);
-      const info = ctx.query.ended === 'others' ? 'Signed out everywhere else.' : ctx.query.ended === 'one' ? 'That session is signed out.' : null;
-      renderPage(ctx, { title: 'Your account', body: accountView({ user, sessions, currentSid: ctx.state.session.sid!, csrf: ctx.state.sessionControl.csrfToken(), info }) });
+      const info = infoByQuery[`ended=${String(ctx.query.ended)}`] ?? infoByQuery[`password=${String(ctx.query.password)}`] ?? null;
+      const password = deps.config.login.allowPassword ? (user.passwordHash === null ? 'set' : 'change') : null;
+      renderPage(ctx, { title: 'Your account', body: accountView({ user, sessions, currentSid: ctx.state.session.sid!, csrf: ctx.state.sessionControl.csrfToken(), info, password }) });
     },
   ],
 });

@@ -9,12 +9,17 @@ function when(seconds: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 }
 
-export function accountView(m: { user: UserRecord; sessions: SessionRecord[]; currentSid: string; csrf: string; info?: string | null }): SafeHtml {
+/**
+ * `password`: the link to the password form — `change` (the user has one), `set` (link-only
+ * account), or null when password sign-in is off.
+ */
+export function accountView(m: { user: UserRecord; sessions: SessionRecord[]; currentSid: string; csrf: string; info?: string | null; password?: 'change' | 'set' | null }): SafeHtml {
   const others = m.sessions.filter((s) => s.sid !== m.currentSid).length;
   return html`${notice('info', m.info)}
 <section class="card" aria-labelledby="me">
 <h2 id="me">Your account</h2>
 <p>${m.user.name ?? ''} &lt;${m.user.email}&gt;</p>
+${m.password ? html`<p><a href="/account/password">${m.password === 'change' ? 'Change your password' : 'Set a password'}</a></p>` : ''}
 </section>
 <h2 id="sessions-title">Where you are signed in</h2>
 <table aria-labelledby="sessions-title">
