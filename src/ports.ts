@@ -328,6 +328,11 @@ export interface UserStore extends HealthCheck {
   setName(id: string, name: string | null): Promise<UserRecord>;
   /** Sets `lastLoginAt` (Unix seconds). */
   recordLogin(id: string, at: number): Promise<UserRecord>;
+  /**
+   * Removes the user and their pending magic links, in one transaction; true when there was such
+   * a user. Sessions are not the user store's: end them first (`deleteUser` does both).
+   */
+  delete(id: string): Promise<boolean>;
 }
 
 /** A pending magic link. The token itself is never stored: only its hash. */
@@ -538,6 +543,7 @@ export const AUDIT_EVENT_TYPES = [
   'key.retired',
   'user.created',
   'user.updated',
+  'user.deleted',
   'user.disabled',
   'user.enabled',
   'outbox.gave_up',

@@ -225,6 +225,21 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
       expect((await store.findById(user.id))?.name).toBeNull();
     });
 
+    it('deletes a user with their pending magic links, frees the address and leaves the others', async () => {
+      await store.createMagicLink({ tokenHash: 'a'.repeat(64), userId: user.id, email: user.email, expiresAt: t0 + 600, returnTo: null });
+      await store.createMagicLink({ tokenHash: 'b'.repeat(64), userId: other.id, email: other.email, expiresAt: t0 + 600, returnTo: null });
+      expect(await store.delete(user.id)).toBe(true);
+      expect(await store.findById(user.id)).toBeNull();
+      expect(await store.findByEmail('ada@example.org')).toBeNull();
+      expect((await store.list({}, { limit: 10 })).items).toEqual([other]);
+      expect(await store.peekMagicLink('a'.repeat(64), t0)).toBeNull();
+      expect(await store.consumeMagicLink('a'.repeat(64), t0)).toBeNull();
+      expect((await store.consumeMagicLink('b'.repeat(64), t0))?.userId).toBe(other.id);
+      expect(await store.delete(user.id)).toBe(false);
+      const again = await store.create({ email: 'Ada@example.org' });
+      expect(again.id).not.toBe(user.id);
+    });
+
     it('fails with ERR_USER_NOT_FOUND for an unknown id', async () => {
       expect(await codeOf(store.setDisabled('nobody', true))).toBe('ERR_USER_NOT_FOUND');
       expect(await codeOf(store.setRoles('nobody', ['admin']))).toBe('ERR_USER_NOT_FOUND');

@@ -1,7 +1,7 @@
 /**
  * Ending a session everywhere (DESIGN.md "The flows" 4): the one operation behind user logout
  * at the hub, logout started from a site, "sign out everywhere else", admin revoke, a disabled
- * user, a password change and the per-user session limit.
+ * or deleted user, a password change and the per-user session limit.
  *
  * Order matters. First one outbox delivery per SDK site that holds the session, durably: a
  * failure there fails the request with the session still live, so nothing is lost and a retry
@@ -30,6 +30,7 @@ export type RevokeReason =
   | 'site-logout'
   | 'admin'
   | 'user-disabled'
+  | 'user-deleted'
   | 'session-limit'
   | 'password-changed';
 

@@ -171,6 +171,12 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
     return this.update(id, 'name', name);
   }
 
+  async delete(id: string): Promise<boolean> {
+    // One statement, so one transaction: the links go with the user or not at all.
+    const { rowCount } = await this.query('WITH links AS (DELETE FROM magic_links WHERE user_id = $1) DELETE FROM users WHERE id = $1', [id]);
+    return rowCount > 0;
+  }
+
   recordLogin(id: string, at: number): Promise<UserRecord> {
     return this.update(id, 'last_login_at', at);
   }

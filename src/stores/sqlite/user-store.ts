@@ -89,6 +89,8 @@ function prepareStatements(db: Database.Database) {
     ),
     peekLink: db.prepare<[string, number], MagicLinkRow>('SELECT user_id, email, return_to FROM magic_links WHERE token_hash = ? AND expires_at > ?'),
     purgeLinks: db.prepare<[number]>('DELETE FROM magic_links WHERE expires_at <= ?'),
+    deleteLinksOf: db.prepare<[string]>('DELETE FROM magic_links WHERE user_id = ?'),
+    deleteUser: db.prepare<[string]>('DELETE FROM users WHERE id = ?'),
     ping: db.prepare('SELECT 1'),
   };
 }
@@ -215,6 +217,16 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
 
   async recordLogin(id: string, at: number): Promise<UserRecord> {
     return this.update(id, 'last_login_at', at);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const removed = this.run(() =>
+      this.db.transaction(() => {
+        this.statements.deleteLinksOf.run(id);
+        return this.statements.deleteUser.run(id).changes;
+      })(),
+    );
+    return removed > 0;
   }
 
   async createMagicLink(link: NewMagicLink): Promise<void> {
