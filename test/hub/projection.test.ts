@@ -320,6 +320,18 @@ describe('projections: deleted when the session ends', () => {
     expect(keys.map((key) => hub.memory.readRaw(key))).toEqual([null, null]);
   });
 
+  it('including one under a site cookie a later handoff of the same session replaced', async () => {
+    const signed = await signedInSession(hub);
+    const browser = new Browser(hub.url);
+    const first = `PHPREDIS_SESSION:${await handOff(hub, browser, signed)}`;
+    // The browser lost its PHP cookie (or someone kept a copy of it); the next handoff links a new one.
+    browser.jar(PHP_HOST).delete('PHPSESSID');
+    const second = `PHPREDIS_SESSION:${await handOff(hub, browser, signed)}`;
+    expect(second).not.toBe(first);
+    expect(await revokeUserSessions(hub.deps, signed.user.id, 'admin', 'cli')).toHaveLength(1);
+    expect([first, second].map((key) => hub.memory.readRaw(key))).toEqual([null, null]);
+  });
+
   it('when a sign-in replaces the anonymous session that was projected', async () => {
     const password = 'correct horse battery staple';
     await hub.deps.users.create({ email: 'grace@example.com', name: 'Grace', passwordHash: await hashPassword(password) });

@@ -10,7 +10,7 @@ import { nowSeconds } from '../../src/core/clock';
 import { TesseraError } from '../../src/core/errors';
 import { hashSecret, newSecret } from '../../src/core/sessions/session';
 import { mintLogout } from '../../src/core/tokens/logout';
-import { revokeSession } from '../../src/hub/revocation/revoke';
+import { revokeSession, revokeUserSessions } from '../../src/hub/revocation/revoke';
 import type { AuditEvent, Delivery } from '../../src/ports';
 import { hashPassword } from '../../src/users/password';
 import {
@@ -240,6 +240,37 @@ describe('revocation at the hub', () => {
     expect(await hub.deps.sessions.get(record.sid)).toBeNull();
     expect((await revokedEvents()).map((e) => [e.sid, e.reason, e.actor])).toEqual([[record.sid, 'site-logout', `site:${WWW}`]]);
     expect(JSON.parse((await api('/api/v1/sites/status', record.sid, credentials.www)).body)).toEqual({ active: false });
+  });
+
+  it('an SDK site whose link was recorded between the read and the removal still gets its back-channel logout', async () => {
+    const { record } = await signedInSession(hub);
+    await hub.deps.sessions.linkSite(record.sid, { site: SHOP, linkedAt: nowSeconds(hub.clock), src: HUB_HOST, secretHash: null, projectionKey: null });
+    const revoke = hub.deps.sessions.revoke.bind(hub.deps.sessions);
+    // WWW's link report lands after revokeSession read the session, before the store removes it.
+    hub.deps.sessions.revoke = async (sid) => {
+      await hub.deps.sessions.linkSite(sid, { site: WWW, linkedAt: nowSeconds(hub.clock), src: HUB_HOST, secretHash: null, projectionKey: null });
+      return revoke(sid);
+    };
+    expect((await revokeSession(hub.deps, record.sid, 'admin', 'cli'))?.sites.map((l) => l.site).sort()).toEqual([SHOP, WWW].sort());
+    expect((await deliveries()).map((d) => [d.site, d.sid, d.reason])).toEqual([[WWW, record.sid, 'admin']]);
+  });
+
+  it('a session of the user that appeared between the read and the removal still reaches its SDK sites', async () => {
+    const { user, record } = await sessionOnSites();
+    const revokeUser = hub.deps.sessions.revokeUser.bind(hub.deps.sessions);
+    let late = '';
+    // A sign-in completes, and WWW reports its link, after revokeUserSessions listed the sessions.
+    hub.deps.sessions.revokeUser = async (userId) => {
+      const extra = await signedInSession(hub);
+      await hub.deps.sessions.revoke(extra.record.sid);
+      await hub.deps.sessions.create({ ...extra.record, userId });
+      await hub.deps.sessions.linkSite(extra.record.sid, { site: WWW, linkedAt: nowSeconds(hub.clock), src: HUB_HOST, secretHash: null, projectionKey: null });
+      late = extra.record.sid;
+      return revokeUser(userId);
+    };
+    const ended = await revokeUserSessions(hub.deps, user.id, 'admin', 'cli');
+    expect(ended.map((s) => s.sid).sort()).toEqual([record.sid, late].sort());
+    expect((await deliveries()).map((d) => d.sid).sort()).toEqual([record.sid, late].sort());
   });
 
   it('revokeSession of a session that is gone records nothing', async () => {

@@ -8,7 +8,9 @@
  * - refreshed (our variables merged again, expiry moved) whenever the session's idle expiry
  *   slides: the hub's own throttled touch, and a live site cookie seen by that site's receiver;
  * - deleted when the session ends (src/hub/revocation/revoke.ts, login replacing an anonymous
- *   session) and, for sessions that simply expire, by the periodic purge of the store's index.
+ *   session), when a later handoff of the session replaces the site link that named it (the
+ *   browser lost that cookie), and, for sessions that simply expire, by the periodic purge of
+ *   the store's index.
  *
  * A projection key holds the site cookie value, a credential: it is never logged.
  */

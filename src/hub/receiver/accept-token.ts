@@ -140,6 +140,10 @@ async function acceptOrReject(deps: HubDeps, options: HandoffVerifyOptions, ctx:
   if (outcome === 'replayed') throw replayed();
   // A revoked session's tokens must not outlive it: the jti is spent, no link, no cookie.
   if (outcome === 'unknown-session') throw new TesseraError('ERR_HANDOFF_SESSION_ENDED', 'the session has ended', { claim: 'sid' });
+  // The replaced link named the projection of an earlier cookie: no link names it now, so no
+  // revocation would find it, and the application would go on honouring that cookie.
+  const superseded = session?.sites.find((link) => link.site === site.origin)?.projectionKey ?? null;
+  if (superseded !== null && superseded !== projectionKey) await deleteProjectionsBestEffort(deps, [superseded]);
   writeSiteCookie(ctx, site, cookieValue);
   deps.events.emit({ type: 'session_replaced', site: site.origin, src: claims.src, sid: claims.sid, wasEmpty: decision.wasEmpty, at: now });
   return { claims, outcome: 'replaced' };

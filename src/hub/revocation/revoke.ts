@@ -9,9 +9,11 @@
  * value; a failure likewise stops here with the session live). Then the store forgets the
  * session and its site links in one operation: from then on
  * the hub, every hub-as-receiver site and every projection refuse it, and a handoff token still
- * in flight finds `unknown-session`. Then the worker is kicked (a crash before that only delays
- * the back-channel logout until the next poll of any hub sharing the outbox), and the event is
- * logged and audited — best effort, since the session has ended whatever the audit store says.
+ * in flight finds `unknown-session`. Site links that appeared between the read and the removal
+ * get the same treatment after it, best effort. Then the worker is kicked (a crash before that
+ * only delays the back-channel logout until the next poll of any hub sharing the outbox), and
+ * the event is logged and audited — best effort, since the session has ended whatever the audit
+ * store says.
  */
 import { recordAudit } from '../audit/record';
 import type { Site } from '../../config/schema';
@@ -71,6 +73,25 @@ async function queueDeliveries(deps: RevocationDeps, ending: SessionRecord[], re
 }
 
 /**
+ * Back-channel logouts for site links that appeared between the read and the removal (an SDK
+ * site's link report, a sign-in of the user meanwhile): the store ended those sessions on these
+ * sites too, and nothing else will tell the sites. Queued after the removal, so a failure is
+ * only logged; the site's status check still answers that the session ended.
+ */
+async function queueLateDeliveries(deps: RevocationDeps, ended: SessionRecord[], read: SessionRecord[], reason: RevokeReason): Promise<boolean> {
+  const queued = new Set(read.flatMap((record) => record.sites.map((link) => `${record.sid} ${link.site}`)));
+  const late = ended.flatMap((record) => deliveriesFor(deps, { ...record, sites: record.sites.filter((link) => !queued.has(`${record.sid} ${link.site}`)) }, reason));
+  if (late.length === 0) return false;
+  try {
+    await deps.outbox.enqueue(late);
+    return true;
+  } catch (err) {
+    deps.logger.error({ err, event: 'session.revoked', result: 'late_deliveries_lost', deliveries: late.length }, 'queueing back-channel logouts for sites that got the session meanwhile failed');
+    return false;
+  }
+}
+
+/**
  * Projections of site links that appeared between the read and the removal (a handoff accepted
  * meanwhile). The ones read before were deleted before the removal, like the deliveries were
  * queued: a failure then stops the revocation with the session still live. These come too late
@@ -108,7 +129,8 @@ export async function revokeSession(deps: RevocationDeps, sid: string, reason: R
   const ended = await deps.sessions.revoke(sid);
   if (ended === null) return null;
   await deleteLateProjections(deps, [ended], [live]);
-  announce(deps, [ended], queued, reason, actor);
+  const queuedLate = await queueLateDeliveries(deps, [ended], [live], reason);
+  announce(deps, [ended], queued || queuedLate, reason, actor);
   return ended;
 }
 
@@ -140,6 +162,7 @@ export async function revokeUserSessions(
     }
   }
   await deleteLateProjections(deps, ended, ending);
-  announce(deps, ended, queued, reason, actor);
+  const queuedLate = await queueLateDeliveries(deps, ended, ending, reason);
+  announce(deps, ended, queued || queuedLate, reason, actor);
   return ended;
 }

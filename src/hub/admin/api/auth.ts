@@ -2,7 +2,7 @@
  * Authentication of admin API calls: `Authorization: Bearer tsa_…`, a token created by
  * `tessera admin-tokens create` and stored only as its hash. A missing, unknown, revoked or
  * expired token is a 401 `ERR_ADMIN_TOKEN` (with an RFC 6750 challenge); a valid token without
- * the route's scope is a 403 `ERR_FORBIDDEN`.
+ * the route's scope is a 403 `ERR_FORBIDDEN`. Every answer is `Cache-Control: no-store`.
  */
 import type { Context, Middleware } from 'koa';
 import { nowSeconds } from '../../../core/clock';
@@ -23,6 +23,8 @@ const bearer = /^Bearer (\S{1,128})$/i;
 /** Puts the authenticated token in `ctx.state.adminToken`, or refuses the request. */
 export function requireAdminScope(deps: Pick<HubDeps, 'adminTokens' | 'clock'>, scope: AdminScope): Middleware {
   return async function authenticateAdminToken(ctx, next) {
+    // Answers name people, addresses and sessions: no cache may keep them (ASVS 5.0 V14.3.2).
+    ctx.set('Cache-Control', 'no-store');
     const match = bearer.exec(ctx.get('Authorization'));
     const record = match === null ? null : await deps.adminTokens.authenticate(match[1]!, nowSeconds(deps.clock));
     if (record === null) {
