@@ -5,7 +5,10 @@
  *    times (src/core/tokens/handoff.ts) — the same checks the hub's own receiver makes — and then
  *    jsonwebtoken on the same token and key: a second, independent implementation of the
  *    signature, iss, aud and exp checks (the hub skips it on its hot path, bench/README.md);
- * 2. the embedding page: a Referer or Origin must name the token's src (strict: one is required);
+ * 2. for a beacon, the embedding page: a Referer or Origin must name the token's src (strict: one
+ *    is required). Not for the bounce's `accept`: the hub's pages send no referrer, so its form
+ *    arrives with `Origin: null` and its redirect with neither, and the state cookie is what
+ *    ties that token to this browser (as at the hub's own receiver);
  * 3. the jti, recorded atomically and only now, after everything else passed, so a token
  *    refused for any reason above spends nothing;
  *    Then a token for a hub session this site was told has ended (logout.ts) is refused: the jti
@@ -34,14 +37,14 @@ export interface EmbeddingPage {
 }
 
 /**
- * Steps 1 to 3. Every rejection is a {@link TesseraError} with an `ERR_HANDOFF_*` code
- * (`ERR_HUB_UNAVAILABLE` when the JWKS cannot be fetched, `ERR_STORE_UNAVAILABLE` when the jti
- * cache is down).
+ * Steps 1 to 3; `page` null for a bounce's `accept` (no embedding page to check). Every
+ * rejection is a {@link TesseraError} with an `ERR_HANDOFF_*` code (`ERR_HUB_UNAVAILABLE` when
+ * the JWKS cannot be fetched, `ERR_STORE_UNAVAILABLE` when the jti cache is down).
  */
-export async function verifyForSite(deps: DestinationDeps, token: unknown, page: EmbeddingPage): Promise<VerifiedHandoffToken> {
+export async function verifyForSite(deps: DestinationDeps, token: unknown, page: EmbeddingPage | null): Promise<VerifiedHandoffToken> {
   const verified = await verifyHandoff(token, deps.verification);
   await crossCheckWithJsonwebtoken(deps, token as string, verified);
-  checkEmbeddingPage({ referer: page.referer, origin: page.origin }, verified.claims.src, deps.options.strictReferer);
+  if (page !== null) checkEmbeddingPage({ referer: page.referer, origin: page.origin }, verified.claims.src, deps.options.strictReferer);
   if (!(await deps.replay.rememberOnce(verified.claims.jti, verified.jtiExpiresAt, verified.claims.sid))) {
     throw new TesseraError('ERR_HANDOFF_REPLAYED', 'jti already used', { claim: 'jti' });
   }

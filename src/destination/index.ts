@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import { renderBeaconTags } from '../core/receiver/loader';
+import { RECEIVER_HEADERS } from '../core/receiver/receiver';
 import type { HandoffVerifyOptions } from '../core/tokens/handoff';
 import { createLogger } from '../log/logger';
 import { MemoryReplayStore } from '../stores/memory/replay-store';
@@ -28,6 +29,7 @@ import { reportKeptProof } from './kept-proof';
 import { LinkReporter } from './link-report';
 import { resolveOptions, type DestinationLogger, type DestinationOptions, type ResolvedOptions } from './options';
 import { receiverRoutes, servedRequest } from './receiver';
+import { logRejection } from './rejection';
 import { RedisSiteSessionStore } from './redis-session-store';
 import { requireSessionMiddleware, type RequireSessionOptions } from './require-session';
 import { requireActiveSessionMiddleware } from './status-check';
@@ -158,12 +160,29 @@ export function createDestination(input: DestinationOptions): Destination {
 
   const session = sessionMiddleware(options, sessions);
   const routes = receiverRoutes(deps);
-  // One instance for every call: koa-session is bound to an app once (session.ts).
-  const middleware: Koa.Middleware = (ctx, next) =>
+  const withSession: Koa.Middleware = (ctx, next) =>
     session(ctx, () => {
       ctx.state.tessera = tesseraFromSession(sessionOf(ctx));
       return routes(ctx, next);
     });
+  // One instance for every call: koa-session is bound to an app once (session.ts).
+  const middleware: Koa.Middleware = async (ctx, next) => {
+    const request = servedRequest(ctx.path, options.prefix);
+    if (request === null) return withSession(ctx, next);
+    try {
+      await withSession(ctx, next);
+    } catch (err) {
+      // The routes answer their own failures; this is koa-session's store failing while loading
+      // or saving the session around them. Answered the same way here: Koa's own error answer
+      // would drop the receiver's headers, and handler()'s app would log nothing.
+      const { code, status } = logRejection(logger, request.route, err);
+      ctx.set(RECEIVER_HEADERS);
+      ctx.remove('Location');
+      ctx.status = status;
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = `The shared session is unavailable (${code}).\n`;
+    }
+  };
 
   let handlerApp: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
 

@@ -5,6 +5,12 @@
  * miss the cache and together cost at most 10 fetches a minute, never a refetch storm. A key
  * fetched once keeps verifying through a hub outage until its cache entry expires.
  *
+ * That budget is the forgers' to spend, so it must not also be the one that refreshes a real
+ * key: ten made-up kids a minute would keep it spent, and once the real key's cache entry
+ * expired every genuine token would be refused. A kid the JWKS did publish is refreshed, when
+ * the shared budget is spent, through a second client (its own cache and rate limit) that only
+ * such kids reach; a kid the hub stops publishing leaves that set at its next lookup.
+ *
  * Signature checking itself stays in the core verifier (src/core/tokens/compact-jws.ts), which
  * both receivers share; this file only answers "which key has this kid".
  */
@@ -40,7 +46,7 @@ export interface JwksLookupOptions {
  * await verifyHandoff(token, { keys, ... });
  */
 export function jwksKeyLookup(options: JwksLookupOptions): KeyLookup {
-  const client = jwksRsa({
+  const settings: jwksRsa.Options = {
     jwksUri: options.jwksUri,
     cache: true,
     cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
@@ -48,23 +54,40 @@ export function jwksKeyLookup(options: JwksLookupOptions): KeyLookup {
     jwksRequestsPerMinute: JWKS_REQUESTS_PER_MINUTE,
     timeout: options.timeoutMs,
     ...(options.agent === null ? {} : { requestAgent: options.agent }),
-  });
+  };
+  const client = jwksRsa(settings);
+  const refresher = jwksRsa(settings);
+  // Kids the JWKS has published: at most the hub's own keys.
+  const published = new Set<string>();
   // jwks-rsa hands back the same SigningKey object while it is cached: parse its PEM once.
   const converted = new WeakMap<jwksRsa.SigningKey, VerificationKey | null>();
+
+  async function signingKeyFor(kid: string): Promise<jwksRsa.SigningKey> {
+    try {
+      return await client.getSigningKey(kid);
+    } catch (err) {
+      if (errorName(err) === 'JwksRateLimitError' && published.has(kid)) return refresher.getSigningKey(kid);
+      throw err;
+    }
+  }
 
   return async (kid) => {
     let signingKey: jwksRsa.SigningKey;
     try {
-      signingKey = await client.getSigningKey(kid);
+      signingKey = await signingKeyFor(kid);
     } catch (err) {
-      const name = (err as { name?: unknown }).name;
-      if (name === 'SigningKeyNotFoundError') return null;
+      const name = errorName(err);
+      if (name === 'SigningKeyNotFoundError') {
+        published.delete(kid);
+        return null;
+      }
       if (name === 'JwksRateLimitError') {
         options.logger.warn({ code: 'ERR_HANDOFF_KID_UNKNOWN', kid }, 'JWKS refetch held back by the rate limit');
         return null;
       }
       throw new TesseraError('ERR_HUB_UNAVAILABLE', "the hub's JWKS could not be fetched", { cause: err });
     }
+    published.add(kid);
     let key = converted.get(signingKey);
     if (key === undefined) {
       const alg = signingKey.alg as SigningAlgorithm;
@@ -73,4 +96,8 @@ export function jwksKeyLookup(options: JwksLookupOptions): KeyLookup {
     }
     return key;
   };
+}
+
+function errorName(err: unknown): unknown {
+  return (err as { name?: unknown }).name;
 }

@@ -56,7 +56,7 @@ export interface DestinationOptions {
   clockToleranceSeconds?: number;
   /** Longer tokens are refused before any parsing. Default 4096. */
   maxTokenBytes?: number;
-  /** Require a `Referer` or `Origin` naming the token's source on every token. Default false. */
+  /** Require a `Referer` or `Origin` naming the token's source on every beacon (the bounce's `accept` is bound by its state cookie instead). Default false. */
   strictReferer?: boolean;
   /** Replace a live session of another sid too (the same sid is always kept). Default false. */
   alwaysReplace?: boolean;

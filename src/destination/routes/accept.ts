@@ -40,7 +40,8 @@ export async function answerAccept(deps: DestinationDeps, ctx: Koa.Context): Pro
       return;
     }
     const token = field('token');
-    const verified = await verifyForSite(deps, token, { referer: ctx.get('Referer') || undefined, origin: ctx.get('Origin') || undefined });
+    // The state matched: no Referer/Origin rule here (see ../handoff.ts, step 2).
+    const verified = await verifyForSite(deps, token, null);
     await takeSession(deps, ctx, verified, token);
     clearState(options, ctx);
     seeOther(ctx, returnTo);
