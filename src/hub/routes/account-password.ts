@@ -12,7 +12,7 @@ import { passwordChangedMessage } from '../../mail/templates';
 import { hashPassword, verifyPassword } from '../../users/password';
 import { recordAudit } from '../audit/record';
 import { refusePasswordChange, signedInRecently } from '../login/password-change';
-import { refuseWhenLimited } from '../login/rate-limit';
+import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
 import { requireSignedIn } from '../login/require-user';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
@@ -45,7 +45,7 @@ export const accountPassword: RouteFactory = (deps) => ({
       const hasPassword = user.passwordHash !== null;
       const accountKey = normalizeEmail(user.email);
       // The same budgets as sign-in: a stolen session must not guess the password faster here.
-      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(ctx.ip || 'unknown'), 'address');
+      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
       refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
 
       if (user.passwordHash === null) {

@@ -14,7 +14,7 @@ import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
 import { requestedReturnTo } from '../login/complete-login';
-import { refuseWhenLimited } from '../login/rate-limit';
+import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
 import type { RouteFactory } from '../route';
 import { linkSentView } from '../views/login';
 import type { HubDeps } from '../deps';
@@ -52,7 +52,7 @@ export const loginEmail: RouteFactory = (deps) => ({
     requireCsrfToken,
     async function sendMagicLink(ctx: Context) {
       if (!deps.config.login.allowMagicLink) ctx.throw(404);
-      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(ctx.ip || 'unknown'), 'address');
+      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
       const returnTo = requestedReturnTo(deps, formField(ctx, 'return_to'));
       let email: string | null = null;
       try {

@@ -6,12 +6,12 @@
 import type { Context } from 'koa';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import { parseEmailAddress } from '../../core/users/email-address';
-import { dummyVerify, verifyPassword } from '../../users/password';
+import { dummyVerify, hashPassword, passwordNeedsRehash, verifyPassword } from '../../users/password';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
 import { completeLogin, requestedReturnTo } from '../login/complete-login';
-import { refuseWhenLimited } from '../login/rate-limit';
+import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
 import { recordAudit } from '../audit/record';
 import type { RouteFactory } from '../route';
 import { loginView } from '../views/login';
@@ -43,7 +43,7 @@ export const loginPassword: RouteFactory = (deps) => ({
       const email = validEmailOrNull(emailInput);
       const accountKey = normalizeEmail(email ?? emailInput);
 
-      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(ctx.ip || 'unknown'), 'address');
+      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
       // Counted before the argon2 check, not after a failure: otherwise guesses sent in
       // parallel all pass the budget before the first one is counted. A success resets it.
       refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
@@ -88,6 +88,13 @@ export const loginPassword: RouteFactory = (deps) => ({
       }
 
       await deps.limits.perAccount.reset(accountKey);
+      if (user.passwordHash !== null && passwordNeedsRehash(user.passwordHash)) {
+        // Made with older, weaker parameters: upgraded while the plain password is at hand. Best
+        // effort, like the last-login time (a password below today's minimum length stays as is).
+        await hashPassword(password)
+          .then((hash) => deps.users.setPasswordHash(user.id, hash))
+          .catch((err: unknown) => ctx.state.log.warn({ err: (err as Error).message, userId: user.id }, 'password hash not upgraded'));
+      }
       await completeLogin(ctx, deps, user, { method: 'password', persistent: formField(ctx, 'remember') === '1', returnTo });
     },
   ],

@@ -8,7 +8,7 @@ import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
 import { completeLogin } from '../login/complete-login';
-import { refuseWhenLimited } from '../login/rate-limit';
+import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
 import { recordAudit } from '../audit/record';
 import type { RouteFactory } from '../route';
 import { invalidLinkView } from '../views/login';
@@ -24,7 +24,7 @@ export const magicLinkConsume: RouteFactory = (deps) => ({
     requireSameOrigin(deps.config.publicUrl),
     requireCsrfToken,
     async function consumeLink(ctx: Context) {
-      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(ctx.ip || 'unknown'), 'address');
+      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
       const token = formField(ctx, 'token');
       const grant = linkTokenPattern.test(token) ? await deps.users.consumeMagicLink(hashLinkToken(token), nowSeconds(deps.clock)) : null;
       const user = grant === null ? null : await deps.users.findById(grant.userId);
