@@ -172,6 +172,41 @@ export function passwordChangedMessage(input: { to: string; set: boolean; device
   };
 }
 
+/**
+ * The invitation an administrator sends with a new account: where to sign in. It carries no
+ * sign-in link (those last ten minutes); the person asks the sign-in page for one.
+ *
+ * @param input.loginUrl the hub's sign-in page, from the configured public URL.
+ * @example
+ * await mailer.send(accountCreatedMessage({ to: user.email, loginUrl: `${config.publicUrl}/login` }));
+ */
+export function accountCreatedMessage(input: { to: string; loginUrl: string; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const loginUrl = httpUrl(input.loginUrl);
+  return {
+    to: input.to,
+    subject: `An account on ${product} was created for you`,
+    text: [
+      'Hello,',
+      '',
+      `An administrator created a ${product} account for this address. To sign in, open`,
+      '',
+      loginUrl,
+      '',
+      'and ask for a sign-in link with this e-mail address.',
+      '',
+      'If you did not expect this, you can ignore this message.',
+      '',
+    ].join('\n'),
+    html: page([
+      '<p>Hello,</p>',
+      `<p>An administrator created a ${escapeHtml(product)} account for this address.</p>`,
+      `<p><a href="${escapeHtml(loginUrl)}">Sign in to ${escapeHtml(product)}</a> and ask for a sign-in link with this e-mail address.</p>`,
+      '<p>If you did not expect this, you can ignore this message.</p>',
+    ]),
+  };
+}
+
 function page(body: string[]): string {
   return ['<!doctype html>', '<html><head><meta charset="utf-8"></head><body>', ...body, '</body></html>', ''].join('\n');
 }

@@ -91,6 +91,34 @@ describe('tessera users and keys', () => {
     await s.close();
   });
 
+  it('deletes a user only with --yes: sessions end, the account goes, the address is free again', async () => {
+    await tessera('users', 'add', '--email', 'd@example.com');
+    let s = await stores();
+    const user = (await s.users.findByEmail('d@example.com'))!;
+    const now = Math.floor(Date.now() / 1000);
+    const { record } = createSessionRecord({ userId: user.id, ip: null, userAgent: null, now }, { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43200, touchIntervalSeconds: 60 });
+    await s.sessions.create(record);
+    await s.close();
+
+    expect(await tessera('users', 'delete', '--email', 'd@example.com')).toBe(1);
+    expect(errors[0]).toMatch(/^tessera: ERR_BAD_REQUEST: deleting d@example\.com cannot be undone: add --yes/);
+    s = await stores();
+    expect(await s.users.findById(user.id)).not.toBeNull();
+    expect(await s.sessions.get(record.sid)).not.toBeNull();
+    await s.close();
+
+    expect(await tessera('users', 'delete', '--email', 'd@example.com', '--yes')).toBe(0);
+    expect(output.at(-1)).toBe('deleted d@example.com; ended 1 session(s)');
+    s = await stores();
+    expect(await s.users.findById(user.id)).toBeNull();
+    expect(await s.sessions.get(record.sid)).toBeNull();
+    expect((await s.audit.query({ type: 'user.deleted' }, { limit: 5 })).items[0]).toMatchObject({ actor: 'cli', userId: user.id });
+    await s.close();
+    expect(await tessera('users', 'delete', '--email', 'd@example.com', '--yes')).toBe(1);
+    expect(errors.at(-1)).toMatch(/^tessera: ERR_USER_NOT_FOUND: /);
+    expect(await tessera('users', 'add', '--email', 'd@example.com')).toBe(0);
+  });
+
   it('disable and passwd revoke through the outbox: audit events by cli and back-channel deliveries for a running hub', async () => {
     env.TESSERA_SITES = JSON.stringify([{ origin: 'https://www.example.org', backchannelLogoutUri: 'https://www.example.org/shared-session/backchannel-logout' }]);
     await tessera('users', 'add', '--email', 'e@example.com');

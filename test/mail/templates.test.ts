@@ -1,4 +1,4 @@
-import { magicLinkMessage, newSignInMessage, passwordChangedMessage, sessionsEndedByAdminMessage } from '../../src/mail/templates';
+import { accountCreatedMessage, magicLinkMessage, newSignInMessage, passwordChangedMessage, sessionsEndedByAdminMessage } from '../../src/mail/templates';
 
 const at = new Date(Date.UTC(2025, 2, 1, 14, 5, 9));
 
@@ -110,5 +110,19 @@ describe('passwordChangedMessage', () => {
     const message = passwordChangedMessage({ to: 'a@b.com', set: false, device: '<script>x</script>', ip: null, at });
     expect(message.html).toContain('<td>&lt;script&gt;x&lt;/script&gt;</td>');
     expect(message.html).not.toContain('<script>');
+  });
+});
+
+describe('accountCreatedMessage', () => {
+  it('says where to sign in, and carries no sign-in link', () => {
+    const message = accountCreatedMessage({ to: 'grace@example.com', loginUrl: 'https://hub.example.com/login' });
+    expect(message.subject).toBe('An account on Tessera was created for you');
+    expect(message.text).toContain('https://hub.example.com/login');
+    expect(message.html).toContain('<a href="https://hub.example.com/login">Sign in to Tessera</a>');
+    expect(message.text).not.toMatch(/token=/);
+  });
+
+  it('refuses a sign-in address that is not http(s)', () => {
+    expect(codeOf(() => accountCreatedMessage({ to: 'a@b.com', loginUrl: 'javascript:alert(1)' }))).toBe('ERR_INTERNAL');
   });
 });

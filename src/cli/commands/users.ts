@@ -1,13 +1,14 @@
 /**
- * `tessera users add | list | passwd | disable | enable`: user administration on the configured
- * user database. Disabling a user also ends every session of theirs at once. Every change is
- * audited with actor `cli`.
+ * `tessera users add | list | passwd | disable | enable | delete`: user administration on the
+ * configured user database. Disabling or deleting a user also ends every session of theirs at
+ * once. Every change is audited with actor `cli`.
  */
 import type { Command } from 'commander';
 import { TesseraError } from '../../core/errors';
 import { parseEmailAddress } from '../../core/users/email-address';
 import { hashPassword } from '../../users/password';
 import type { UserRecord } from '../../ports';
+import { deleteUser } from '../../hub/revocation/delete-user';
 import { revokeUserSessions } from '../../hub/revocation/revoke';
 import type { OpenedStores } from '../../stores/open';
 import { formatTable, formatTime, revocationDeps, withStores } from '../context';
@@ -103,6 +104,20 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
         return (await revokeUserSessions(revocationDeps(stores, config), user.id, 'user-disabled', 'cli')).length;
       });
       io.out(`disabled ${opts.email}; ended ${ended} session(s)`);
+    });
+
+  users
+    .command('delete')
+    .description('delete a user: end all of their sessions everywhere, then remove the account')
+    .requiredOption('--email <email>', 'the user')
+    .option('--yes', 'confirm: the account cannot be restored')
+    .action(async (opts: { email: string; yes?: boolean }) => {
+      if (!opts.yes) throw new TesseraError('ERR_BAD_REQUEST', `deleting ${opts.email} cannot be undone: add --yes to confirm`);
+      const ended = await withStores(program, io, async (stores, config) => {
+        const user = await findUser(stores, opts.email);
+        return (await deleteUser({ ...revocationDeps(stores, config), users: stores.users }, user, 'cli')).endedSessions;
+      });
+      io.out(`deleted ${opts.email}; ended ${ended} session(s)`);
     });
 
   users

@@ -119,10 +119,20 @@ ${events.map(
 ${events.length === 0 ? html`<p class="muted">No events.</p>` : ''}`;
 }
 
-/** `/admin/users`: one page of users with disable / enable and "end sessions". */
-export function adminUsersView(m: { users: UserRecord[]; email: string | undefined; next: string | null; csrf: string; info: string | null }): SafeHtml {
+/** `/admin/users`: one page of users with disable / enable, "end sessions" and delete; the form to add one. */
+export function adminUsersView(m: { users: UserRecord[]; email: string | undefined; next: string | null; csrf: string; info: string | null; selfId: string }): SafeHtml {
   return html`${nav()}${notice('info', m.info)}
 <form method="get" action="/admin/users" class="card" aria-label="Filter users">${textInput('email', 'E-mail contains', m.email)}<button type="submit">Filter</button></form>
+<form method="post" action="/admin/users" class="card" aria-labelledby="add-user">
+<h2 id="add-user">Add a user</h2>
+${csrfField(m.csrf)}
+<label for="new-email">E-mail address</label><input type="email" id="new-email" name="email" required maxlength="254" autocomplete="off">
+<label for="new-name">Name (optional)</label><input type="text" id="new-name" name="name" maxlength="200" autocomplete="off">
+<label class="check"><input type="checkbox" name="admin" value="1"> Administrator</label>
+<label class="check"><input type="checkbox" name="invite" value="1" checked> E-mail them where to sign in</label>
+<p class="muted">The account signs in with e-mail links; its owner can set a password from their account page.</p>
+<button type="submit">Add user</button>
+</form>
 <table aria-label="Users">
 <thead><tr><th scope="col">E-mail</th><th scope="col">Name</th><th scope="col">Roles</th><th scope="col">Status</th><th scope="col">Last login</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
 <tbody>
@@ -132,7 +142,8 @@ ${m.users.map(
 <td>${u.disabled
     ? actionForm(`/admin/users/${u.id}/enable`, m.csrf, 'Enable', 'secondary', `Enable ${u.email}`)
     : actionForm(`/admin/users/${u.id}/disable`, m.csrf, 'Disable', 'danger', `Disable ${u.email} and end their sessions`)}
-${actionForm(`/admin/users/${u.id}/sessions/revoke`, m.csrf, 'End sessions', 'secondary', `End every session of ${u.email}`)}</td>
+${actionForm(`/admin/users/${u.id}/sessions/revoke`, m.csrf, 'End sessions', 'secondary', `End every session of ${u.email}`)}
+${u.id === m.selfId ? '' : actionForm(`/admin/users/${u.id}/delete`, m.csrf, 'Delete', 'danger', `Delete ${u.email} and end their sessions`)}</td>
 </tr>`,
 )}
 </tbody>

@@ -11,6 +11,8 @@ import { adminApiSessionsList } from './sessions-list';
 import { adminApiUserDisable, adminApiUserEnable } from './user-disable';
 import { adminApiUserSessionsRevoke } from './user-sessions-revoke';
 import { adminApiUsersList } from './users-list';
+import { adminApiUserCreate } from './user-create';
+import { adminApiUserDelete } from './user-delete';
 
 export const adminApiRoutes: RouteFactory[] = [
   adminApiSessionsList,
@@ -18,6 +20,8 @@ export const adminApiRoutes: RouteFactory[] = [
   adminApiSessionRevoke,
   adminApiUserSessionsRevoke,
   adminApiUsersList,
+  adminApiUserCreate,
+  adminApiUserDelete,
   adminApiUserDisable,
   adminApiUserEnable,
   adminApiAuditList,

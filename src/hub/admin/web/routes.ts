@@ -11,6 +11,8 @@ import { adminSessionsPage } from './sessions-page';
 import { adminUserDisable, adminUserEnable } from './user-disable';
 import { adminUserSessionsRevoke } from './user-sessions-revoke';
 import { adminUsersPage } from './users-page';
+import { adminUserCreate } from './user-create';
+import { adminUserDelete } from './user-delete';
 
 export const adminWebRoutes: RouteFactory[] = [
   adminSessionsPage,
@@ -18,6 +20,8 @@ export const adminWebRoutes: RouteFactory[] = [
   adminSessionRevoke,
   adminUserSessionsRevoke,
   adminUsersPage,
+  adminUserCreate,
+  adminUserDelete,
   adminUserDisable,
   adminUserEnable,
   adminKeysPage,

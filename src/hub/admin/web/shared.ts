@@ -52,6 +52,8 @@ const messages: Record<string, string> = {
   'user-revoked': 'Every session of that user is revoked.',
   disabled: 'User disabled; their sessions are revoked.',
   enabled: 'User enabled.',
+  created: 'User created; they sign in with an e-mail link.',
+  deleted: 'User deleted; their sessions are revoked.',
   rotated: 'A new key is published.',
   retried: 'Delivery queued again.',
 };

@@ -1,4 +1,4 @@
-/** `GET /admin/users`: users by e-mail address, with disable / enable and "end sessions". */
+/** `GET /admin/users`: users by e-mail address, with disable / enable, "end sessions" and delete, and the form to add one. */
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { renderPage } from '../../middleware/page';
@@ -22,7 +22,7 @@ export const adminUsersPage: RouteFactory = (deps) => ({
       const page = await deps.users.list(q.email === undefined ? {} : { emailContains: q.email }, { limit: 50, cursor: q.cursor ?? null });
       renderPage(ctx, {
         title: 'Administration: users',
-        body: adminUsersView({ users: page.items, email: q.email, next: nextPageUrl(ctx, page.nextCursor), csrf: ctx.state.sessionControl.csrfToken(), info: doneMessage(ctx) }),
+        body: adminUsersView({ users: page.items, email: q.email, next: nextPageUrl(ctx, page.nextCursor), csrf: ctx.state.sessionControl.csrfToken(), info: doneMessage(ctx), selfId: ctx.state.session.user!.id }),
       });
     },
   ],
