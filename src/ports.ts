@@ -361,7 +361,9 @@ export interface MagicLinkStore {
   createMagicLink(link: NewMagicLink): Promise<void>;
   /**
    * Spends the link: atomic, so of any number of concurrent calls for one token exactly one gets
-   * the grant. Null when unknown, already spent or expired (`expiresAt <= now`).
+   * the grant. Null when unknown, already spent or expired (`expiresAt <= now`). The user's other
+   * pending links go with it: once the person has signed in, links left in the mailbox only
+   * help whoever reads it next.
    */
   consumeMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null>;
   /**

@@ -284,6 +284,16 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
       expect(await store.peekMagicLink('9'.repeat(64), t0)).toBeNull();
     });
 
+    it('spends the user\'s other pending links with the one used, and nobody else\'s', async () => {
+      await store.createMagicLink(link('d'.repeat(64), t0 + 600));
+      await store.createMagicLink(link('e'.repeat(64), t0 + 300));
+      await store.createMagicLink({ ...link('f'.repeat(64), t0 + 600), userId: 'user-2' });
+      expect((await store.consumeMagicLink('d'.repeat(64), t0))?.userId).toBe('user-1');
+      expect(await store.peekMagicLink('e'.repeat(64), t0)).toBeNull();
+      expect(await store.consumeMagicLink('e'.repeat(64), t0)).toBeNull();
+      expect((await store.consumeMagicLink('f'.repeat(64), t0))?.userId).toBe('user-2');
+    });
+
     it('grants exactly one of 20 concurrent consumes', async () => {
       await store.createMagicLink(link('c'.repeat(64), t0 + 600));
       const grants = await Promise.all(Array.from({ length: 20 }, () => store.consumeMagicLink('c'.repeat(64), t0)));

@@ -2,11 +2,12 @@
  * E-mail magic links end to end: the hub sends through a real SMTP server started here, the
  * test reads the message as it crossed the wire, and a cookie-keeping client follows the link.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createMailer } from '../../src/mail/mailer';
 import { silentLogger } from '../../src/log/logger';
 import { parseCookieValue } from '../../src/core/sessions/session';
 import { CookieClient, csrfFrom } from '../support/client';
-import { startTestHub, type TestHub } from '../support/hub';
+import { startTestHub, testConfig, type TestHub } from '../support/hub';
 import { readMessage, startSmtpServer, type SmtpTestServer } from '../support/smtp';
 import { Browser, formField } from './handoff-support';
 
@@ -92,6 +93,24 @@ describe('magic link login', () => {
     expect(other.cookies.has('__Host-tessera')).toBe(false);
   });
 
+  it('spends every other pending link of the account once one is used', async () => {
+    // An account of its own: the per-recipient link budget of Ada's is the other tests'.
+    await hub.deps.users.create({ email: 'grace@example.com' });
+    const client = new CookieClient(hub.url);
+    await requestLink(client, 'grace@example.com');
+    await requestLink(client, 'grace@example.com');
+    await waitForMail(smtp, 2);
+    const first = new URL(await linkFromMail(0));
+    const second = new URL(await linkFromMail(1));
+    const landing = await client.get(`${second.pathname}${second.search}`);
+    expect((await client.post('/login/link', { _csrf: csrfFrom(landing.body), token: second.searchParams.get('token')! }, sameOrigin)).status).toBe(303);
+    const other = new CookieClient(hub.url);
+    expect((await other.get(`${first.pathname}${first.search}`)).status).toBe(400);
+    const res = await other.post('/login/link', { _csrf: csrfFrom((await other.get('/login')).body), token: first.searchParams.get('token')! }, sameOrigin);
+    expect(res.status).toBe(400);
+    expect(other.cookies.has('__Host-tessera')).toBe(false);
+  });
+
   it('refuses an expired link', async () => {
     const client = new CookieClient(hub.url);
     await requestLink(client, 'ada@example.com');
@@ -126,5 +145,30 @@ describe('magic link login', () => {
     const page = await client.get(`${link.pathname}${link.search}`);
     const res = await client.post('/login/link', { _csrf: csrfFrom(page.body), token: link.searchParams.get('token')! }, sameOrigin);
     expect(res.headers.get('location')).toBe(`${hubOrigin}/account?from=mail`);
+  });
+});
+
+describe('magic link lifetime in the words of the pages and the e-mail', () => {
+  it('states the configured lifetime, rounded down to whole minutes', async () => {
+    const hub = await startTestHub({ config: testConfig({ TESSERA_MAGIC_LINK_TTL: '330' }) });
+    try {
+      await hub.deps.users.create({ email: 'ada@example.com' });
+      const client = new CookieClient(hub.url);
+      const csrf = csrfFrom((await client.get('/login')).body);
+      const sent = await client.post('/login/email', { _csrf: csrf, email: 'ada@example.com' }, sameOrigin);
+      expect(sent.body).toContain('expires in 5 minutes.');
+      let files: string[] = [];
+      for (let i = 0; i < 100 && files.length === 0; i += 1) {
+        await new Promise((r) => setTimeout(r, 20));
+        files = readdirSync(hub.mailDir).filter((f) => f.endsWith('.eml'));
+      }
+      const mail = readMessage(readFileSync(`${hub.mailDir}/${files[0]}`, 'utf8')).text ?? '';
+      expect(mail).toContain('expires in 5 minutes');
+      const link = new URL(/https:\/\/hub\.example\.com\/login\/link\?token=[A-Za-z0-9_-]{43}/.exec(mail)![0]);
+      const landing = await client.get(`${link.pathname}${link.search}`);
+      expect(landing.body).toContain('expires 5 minutes after it was sent.');
+    } finally {
+      await hub.close();
+    }
   });
 });

@@ -23,6 +23,14 @@ export function hashLinkToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/**
+ * The link lifetime in whole minutes, as the e-mail and the pages state it: rounded down (a
+ * 90-second link is "1 minute"), so nobody is told they have longer than they do.
+ */
+export function linkLifetimeMinutes(deps: Pick<HubDeps, 'config'>): number {
+  return Math.floor(deps.config.login.magicLinkTtlSeconds / 60);
+}
+
 async function issueLink(deps: HubDeps, ctx: Context, email: string, returnTo: string | null): Promise<void> {
   const user = await deps.users.findByEmail(email);
   if (user === null || user.disabled) {
@@ -38,7 +46,7 @@ async function issueLink(deps: HubDeps, ctx: Context, email: string, returnTo: s
   const ttl = deps.config.login.magicLinkTtlSeconds;
   await deps.users.createMagicLink({ tokenHash: hashLinkToken(token), userId: user.id, email: user.email, expiresAt: nowSeconds(deps.clock) + ttl, returnTo });
   const link = `${deps.config.publicUrl}/login/link?token=${token}`;
-  await deps.mailer.send(magicLinkMessage({ to: user.email, link, expiresMinutes: Math.round(ttl / 60) }));
+  await deps.mailer.send(magicLinkMessage({ to: user.email, link, expiresMinutes: linkLifetimeMinutes(deps) }));
   ctx.state.log.info({ event: 'magic-link', result: 'sent', userId: user.id }, 'magic link sent');
 }
 
@@ -69,7 +77,7 @@ export const loginEmail: RouteFactory = (deps) => ({
           issueLink(deps, ctx, address, returnTo).catch((err: unknown) => log.error({ err, event: 'magic-link' }, 'magic link failed'));
         });
       }
-      renderPage(ctx, { title: 'Check your e-mail', body: linkSentView() });
+      renderPage(ctx, { title: 'Check your e-mail', body: linkSentView({ expiresMinutes: linkLifetimeMinutes(deps) }) });
     },
   ],
 });

@@ -10,7 +10,7 @@ import { nowSeconds } from '../../core/clock';
 import { renderPage } from '../middleware/page';
 import type { RouteFactory } from '../route';
 import { invalidLinkView, magicLinkLandingView } from '../views/login';
-import { hashLinkToken } from './login-email';
+import { hashLinkToken, linkLifetimeMinutes } from './login-email';
 
 export const linkTokenPattern = /^[A-Za-z0-9_-]{43}$/;
 
@@ -27,7 +27,7 @@ export const magicLinkPage: RouteFactory = (deps) => ({
         renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);
         return;
       }
-      renderPage(ctx, { title: 'Sign in', body: magicLinkLandingView({ csrf: ctx.state.sessionControl.csrfToken(), token, email: pending.email }) });
+      renderPage(ctx, { title: 'Sign in', body: magicLinkLandingView({ csrf: ctx.state.sessionControl.csrfToken(), token, email: pending.email, expiresMinutes: linkLifetimeMinutes(deps) }) });
     },
   ],
 });

@@ -36,18 +36,24 @@ ${csrfField(m.csrf)}<input type="hidden" name="return_to" value="${m.returnTo}">
     : ''}`;
 }
 
-export function magicLinkLandingView(m: { csrf: string; token: string; email: string }): SafeHtml {
+/** `10 minutes`, `1 minute`. */
+function minutesText(minutes: number): string {
+  return `${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`;
+}
+
+/** `expiresMinutes`: the configured link lifetime in whole minutes, as the e-mail states it. */
+export function magicLinkLandingView(m: { csrf: string; token: string; email: string; expiresMinutes: number }): SafeHtml {
   return html`<form class="card" method="post" action="/login/link">
 <p>Continue to sign in as <strong>${m.email}</strong> on this device.</p>
 <p class="muted">If that is not your address, do not continue: someone may be trying to sign you in to their account.</p>
 ${csrfField(m.csrf)}<input type="hidden" name="token" value="${m.token}">
 <button type="submit">Sign in</button>
 </form>
-<p class="muted">The link works once and expires ten minutes after it was sent.</p>`;
+<p class="muted">The link works once and expires ${minutesText(m.expiresMinutes)} after it was sent.</p>`;
 }
 
-export function linkSentView(): SafeHtml {
-  return html`<p class="notice info" role="status">If an account exists for that address, we have sent it a sign-in link. It works once and expires in ten minutes.</p>
+export function linkSentView(m: { expiresMinutes: number }): SafeHtml {
+  return html`<p class="notice info" role="status">If an account exists for that address, we have sent it a sign-in link. It works once and expires in ${minutesText(m.expiresMinutes)}.</p>
 <p><a href="/login">Back to sign in</a></p>`;
 }
 

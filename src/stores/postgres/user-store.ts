@@ -198,7 +198,10 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
 
   async consumeMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null> {
     const { rows } = await this.query<{ user_id: string; email: string; return_to: string | null }>(
-      'DELETE FROM magic_links WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id, email, return_to',
+      // One statement: the link and the user's other pending links go together or not at all.
+      `WITH spent AS (DELETE FROM magic_links WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id, email, return_to),
+            others AS (DELETE FROM magic_links WHERE token_hash <> $1 AND user_id IN (SELECT user_id FROM spent))
+       SELECT user_id, email, return_to FROM spent`,
       [tokenHash, now],
     );
     const row = rows[0];

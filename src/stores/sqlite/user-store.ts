@@ -239,7 +239,13 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
   }
 
   async consumeMagicLink(tokenHash: string, now: number): Promise<MagicLinkGrant | null> {
-    const row = this.run(() => this.statements.consumeLink.get(tokenHash, now));
+    const row = this.run(() =>
+      this.db.transaction(() => {
+        const spent = this.statements.consumeLink.get(tokenHash, now);
+        if (spent !== undefined) this.statements.deleteLinksOf.run(spent.user_id);
+        return spent;
+      })(),
+    );
     return row === undefined ? null : { userId: row.user_id, email: row.email, returnTo: row.return_to };
   }
 
