@@ -18,14 +18,16 @@ export type Prompt = 'none' | 'login';
 
 /**
  * `value` as an absolute URL when it is on this site's exact origin (WHATWG parsing; a path is
- * taken relative to the site), else the site's root. Never a URL elsewhere: no open redirect.
+ * taken relative to the site) and carries no userinfo, else the site's root. Never a URL
+ * elsewhere: no open redirect. Userinfo (`https://user:pass@www.example.org/`) is refused as at
+ * the hub (src/hub/receiver/return-target.ts): a redirect must not plant credentials in a URL.
  */
 export function returnToOnSite(value: unknown, siteOrigin: string): string {
   const fallback = `${siteOrigin}/`;
   if (typeof value !== 'string' || value === '') return fallback;
   try {
     const url = new URL(value, fallback);
-    return url.origin === siteOrigin ? url.href : fallback;
+    return url.origin === siteOrigin && url.username === '' && url.password === '' ? url.href : fallback;
   } catch {
     return fallback;
   }

@@ -16,9 +16,12 @@
  * 4. django-shared-session's replacement rule (decideReplacement): the same sid is left alone,
  *    another live sid replaced only with `alwaysReplace`, a missing one replaced. The jti is
  *    spent in every case: a token is single-use whatever it changed.
- * 5. when this browser now holds the token's sid, the hub is told, with the token as proof
- *    (link-report.ts), before the request answers; a report that did not reach the hub keeps the
- *    token in the session, to be reported again (kept-proof.ts).
+ * 5. when this browser is to hold the token's sid, the hub is told, with the token as proof
+ *    (link-report.ts), before the session is written and the request answers; a report that did
+ *    not reach the hub keeps the token in the session, to be reported again (kept-proof.ts). When
+ *    the hub answers that the session has ended (revoked before the link reached it, so no
+ *    back-channel logout comes here), the token is refused (`ERR_HANDOFF_SESSION_ENDED`), the
+ *    session is not set, and it ends here as a logout would (logout.ts).
  */
 import jwt from 'jsonwebtoken';
 import type Koa from 'koa';
@@ -28,6 +31,7 @@ import { checkEmbeddingPage, decideReplacement } from '../core/receiver/receiver
 import { verifyHandoff, type VerifiedHandoffToken } from '../core/tokens/handoff';
 import type { DestinationDeps } from './deps';
 import { dropLinkProof, keepLinkProof } from './kept-proof';
+import { endInRequest } from './logout';
 import { sessionOf, tesseraFromSession, type StoredTessera } from './session';
 
 /** The request headers that name the page a token came from. */
@@ -70,28 +74,38 @@ async function crossCheckWithJsonwebtoken(deps: DestinationDeps, token: string, 
   }
 }
 
+/** The refusal of a token whose session the hub answered a link report has ended. */
+export function sessionEndedAtHub(): TesseraError {
+  return new TesseraError('ERR_HANDOFF_SESSION_ENDED', 'the hub answered the link report: the session has ended', { claim: 'sid' });
+}
+
 /**
  * Steps 4 and 5 on a Koa request that went through the session middleware, for `token`, which
  * verified as `verified`. Emits `session_replaced` when the session was set. Updates
- * `ctx.state.tessera`.
+ * `ctx.state.tessera`. Rejects with `ERR_HANDOFF_SESSION_ENDED` when the hub answers that the
+ * session has ended.
  */
 export async function takeSession(deps: DestinationDeps, ctx: Koa.Context, verified: VerifiedHandoffToken, token: string): Promise<void> {
   const { claims } = verified;
   const existing = tesseraFromSession(sessionOf(ctx));
   const decision = decideReplacement(existing === null ? null : { sid: existing.sid, live: true }, claims.sid, deps.options.alwaysReplace);
+  // The hub mints beacons only for sites lacking the session: a token for the sid this browser
+  // already holds means the hub has no link for it yet, so it is reported again.
+  const holds = decision.action === 'replace' || existing?.sid === claims.sid;
+  const report = holds ? await deps.links.report(claims.sid, token) : 'none';
+  if (report === 'ended') {
+    await endInRequest(deps, ctx, claims.sid);
+    throw sessionEndedAtHub();
+  }
   if (decision.action === 'replace') {
     const now = nowSeconds(deps.options.clock);
     await writeSession(ctx, { sid: claims.sid, sub: claims.sub ?? null, claims: verified.identity, src: claims.src, receivedAt: now }, decision.wasEmpty);
     deps.emit({ type: 'session_replaced', site: deps.options.siteOrigin, src: claims.src, sid: claims.sid, wasEmpty: decision.wasEmpty, at: now });
     deps.logger.debug({ sid: claims.sid, src: claims.src, wasEmpty: decision.wasEmpty }, 'site session set from a handoff');
   }
-  if (decision.action === 'replace' || existing?.sid === claims.sid) {
-    // The hub mints beacons only for sites lacking the session: a token for the sid this
-    // browser already holds means the hub has no link for it yet, so it is reported again.
-    // A settled report makes any proof kept before pointless; an unsettled one is kept instead.
-    if (await deps.links.report(claims.sid, token)) dropLinkProof(ctx);
-    else keepLinkProof(ctx, token, claims.exp);
-  }
+  // A settled report makes any proof kept before pointless; an unsettled one is kept instead.
+  if (report === 'unreachable') keepLinkProof(ctx, token, claims.exp);
+  else if (holds) dropLinkProof(ctx);
   ctx.state.tessera = tesseraFromSession(sessionOf(ctx));
 }
 

@@ -124,7 +124,7 @@ export class HubClient {
    * Tells the hub that this site now holds `sid`, proven by `proof`, the handoff token this site
    * accepted for it (one attempt, waiting at most `timeoutMs`, by default the client's; the hub
    * takes the same proof again, so link-report.ts retries with it). A 4xx is a refusal for good,
-   * with the hub's code (`ERR_LINK_PROOF`, `ERR_NOT_FOUND` for an ended session). Rejects with
+   * with the hub's code (`ERR_LINK_PROOF`, `ERR_SESSION_ENDED` for an ended session). Rejects with
    * `ERR_SITE_CREDENTIAL` or `ERR_HUB_UNAVAILABLE` like {@link beacons}.
    */
   async link(sid: string, proof: string, timeoutMs?: number): Promise<LinkAnswer> {

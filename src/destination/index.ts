@@ -22,11 +22,12 @@ import { BeaconSource } from './beacon-source';
 import { MemoryEndedSessions, RedisEndedSessions, type EndedSessions } from './ended-sessions';
 import type { DestinationDeps } from './deps';
 import { createEventSink } from './events';
-import { verifyForSite, type EmbeddingPage } from './handoff';
+import { sessionEndedAtHub, verifyForSite, type EmbeddingPage } from './handoff';
 import { HubClient } from './hub-client';
 import { jwksKeyLookup } from './jwks';
 import { reportKeptProof } from './kept-proof';
 import { LinkReporter } from './link-report';
+import { endLocally } from './logout';
 import { resolveOptions, type DestinationLogger, type DestinationOptions, type ResolvedOptions } from './options';
 import { receiverRoutes, servedRequest } from './receiver';
 import { logRejection } from './rejection';
@@ -140,9 +141,16 @@ export function createDestination(input: DestinationOptions): Destination {
     // A background retry settled a report. The sessions keeping its proof are not rewritten from
     // here (a write outside their requests could undo a concurrent request's own change): the
     // next request that needs the link reports the proof again (the hub answers a repeat the
-    // same) and drops it then.
+    // same) and drops it then. A session the hub answered has ended is ended as a back-channel
+    // logout ends it (through the sid index); if that fails, the kept proof's next report in a
+    // request ends it.
     onSettled(sid, outcome) {
       if (outcome === 'recorded') beacons.forget(sid);
+      if (outcome === 'ended') {
+        endLocally(deps, sid).catch((err: unknown) => {
+          logger.error({ code: (err as { code?: unknown }).code, sid, err: (err as Error).message }, 'could not end the local sessions of a session the hub has ended');
+        });
+      }
     },
   });
   const deps: DestinationDeps = {
@@ -195,7 +203,7 @@ export function createDestination(input: DestinationOptions): Destination {
       const tessera = (from.state as { tessera?: TesseraState | null }).tessera ?? null;
       if (tessera === null) return '';
       // As loader.js: a link report still pending is made first, or the hub mints nothing.
-      await reportKeptProof(deps, from as Koa.Context, tessera.sid);
+      if ((await reportKeptProof(deps, from as Koa.Context, tessera.sid)) === 'ended') return '';
       return renderBeaconTags(await deps.beacons.beaconsFor(tessera.sid), nonce);
     },
     async handler(req, res) {
@@ -210,7 +218,10 @@ export function createDestination(input: DestinationOptions): Destination {
     readSession: (req) => readSessionFromRequest(req, options.cookie.name, sessions),
     async verifyHandoff(token, page = {}) {
       const { claims, identity } = await verifyForSite(deps, token, page);
-      await links.report(claims.sid, token);
+      if ((await links.report(claims.sid, token)) === 'ended') {
+        await endLocally(deps, claims.sid);
+        throw sessionEndedAtHub();
+      }
       return { sid: claims.sid, sub: claims.sub ?? null, claims: identity, src: claims.src };
     },
     destroySessions: (sid) => sessions.destroyBySid(sid),

@@ -8,13 +8,16 @@
  *   retry that got through does not rewrite stored sessions, which could undo a concurrent
  *   request's change: the next report of the kept proof is a harmless repeat);
  * - once it is older than the hub's grace: the hub would refuse it, and it must not ride in the
- *   session for the session's whole life.
+ *   session for the session's whole life;
+ * - with the whole session, when the hub answers that the session has ended (logout.ts,
+ *   endInRequest): the request goes on without it.
  * It is never part of `ctx.state.tessera`.
  */
 import type Koa from 'koa';
 import { nowSeconds } from '../core/clock';
 import type { DestinationDeps } from './deps';
 import { LINK_PROOF_GRACE_SECONDS, type LinkReportOutcome } from './link-report';
+import { endInRequest } from './logout';
 import { sessionOf, type StoredTessera } from './session';
 
 /** Keeps `proof`, which expires at `exp`, in this request's session (koa-session saves the change). */
@@ -36,7 +39,8 @@ export function dropLinkProof(ctx: Koa.Context): void {
 /**
  * Reports the proof this request's session keeps for `sid`, if any, within the request timeout.
  * `none` when there was nothing to report (or it was past the grace, and is now dropped);
- * otherwise the outcome, the proof dropped unless `unreachable`.
+ * otherwise the outcome, the proof dropped unless `unreachable`; on `ended` the session ended
+ * here too, `ctx.state.tessera` now null.
  */
 export async function reportKeptProof(deps: DestinationDeps, ctx: Koa.Context, sid: string): Promise<LinkReportOutcome | 'none'> {
   const stored = storedTessera(ctx);
@@ -51,6 +55,10 @@ export async function reportKeptProof(deps: DestinationDeps, ctx: Koa.Context, s
   }
   const outcome = await deps.links.attempt(sid, proof);
   if (outcome === 'unreachable') return outcome;
+  if (outcome === 'ended') {
+    await endInRequest(deps, ctx, sid);
+    return outcome;
+  }
   dropLinkProof(ctx);
   if (outcome === 'recorded') deps.beacons.forget(sid);
   return outcome;

@@ -15,8 +15,12 @@
  *   seconds (each ±25 %, so the retries of many visitors do not hit a recovering hub at once).
  *   At most `maxPending` retries wait at a time, one per sid (a newer proof replaces an older
  *   one); beyond that a report gets no background retry and relies on its kept proof.
- * - A refusal (a 4xx: a bad proof, an ended session, a wrong credential) is final: logged once
- *   with its code, never retried.
+ * - A refusal (a 4xx: a bad proof, a wrong credential) is final: logged once with its code, never
+ *   retried.
+ * - So is the hub's answer that the session has ended (`404 ERR_SESSION_ENDED`: it was revoked before
+ *   the link reached the hub, which then had no reason to send this site a back-channel logout).
+ *   The outcome is `ended`, and the callers end the session here as that logout would
+ *   (handoff.ts, kept-proof.ts, `onSettled` for a background retry).
  * No log line carries the token.
  */
 import { randomInt } from 'node:crypto';
@@ -24,7 +28,10 @@ import type { HubClient } from './hub-client';
 import type { DestinationLogger } from './options';
 
 /** What became of one attempt: `unreachable` is worth another try, the others are final. */
-export type LinkReportOutcome = 'recorded' | 'refused' | 'unreachable';
+export type LinkReportOutcome = 'recorded' | 'refused' | 'ended' | 'unreachable';
+
+/** The hub's code for a link report on a session it no longer holds (docs/site-api.md). */
+const SESSION_ENDED_CODE = 'ERR_SESSION_ENDED';
 
 /** Delays of the background retries after a first attempt that did not reach the hub, before jitter. */
 export const LINK_REPORT_RETRY_MS: readonly number[] = [1_000, 5_000, 20_000];
@@ -44,9 +51,9 @@ export interface LinkReporterOptions {
   /** Most background retries waiting at once. Default {@link LINK_REPORT_MAX_PENDING}. */
   maxPending?: number;
   /**
-   * Called when a background retry settled a report (recorded or refused).
+   * Called when a background retry settled a report (recorded, refused, or the session ended).
    */
-  onSettled?: (sid: string, outcome: 'recorded' | 'refused') => void;
+  onSettled?: (sid: string, outcome: Exclude<LinkReportOutcome, 'unreachable'>) => void;
 }
 
 interface PendingRetry {
@@ -62,7 +69,7 @@ interface PendingRetry {
  *
  * @example
  * const links = new LinkReporter(hub, logger, { requestTimeoutMs: 500 });
- * if (!(await links.report(claims.sid, token))) keepLinkProof(ctx, token, claims.exp);
+ * if ((await links.report(claims.sid, token)) === 'unreachable') keepLinkProof(ctx, token, claims.exp);
  */
 export class LinkReporter {
   /** sid → its waiting retry. This reporter is one site's, so the sid alone names the link. */
@@ -85,15 +92,14 @@ export class LinkReporter {
 
   /**
    * Reports that this site holds `sid`, proven by `proof`, within the request timeout; when the
-   * hub cannot be reached, goes on retrying in the background. True when settled (recorded,
-   * refused, or no credential to report with); false when the proof should be kept for a later
-   * report.
+   * hub cannot be reached (`unreachable`: the proof should be kept for a later report), goes on
+   * retrying in the background. `none` when there is no credential to report with.
    */
-  async report(sid: string, proof: string): Promise<boolean> {
-    if (!this.hub.enabled) return true;
-    if ((await this.attempt(sid, proof)) !== 'unreachable') return true;
-    this.retryLater(sid, proof);
-    return false;
+  async report(sid: string, proof: string): Promise<LinkReportOutcome | 'none'> {
+    if (!this.hub.enabled) return 'none';
+    const outcome = await this.attempt(sid, proof);
+    if (outcome === 'unreachable') this.retryLater(sid, proof);
+    return outcome;
   }
 
   /**
@@ -117,6 +123,10 @@ export class LinkReporter {
     try {
       const answer = await this.hub.link(sid, proof, timeoutMs);
       if (answer.recorded) return 'recorded';
+      if (answer.code === SESSION_ENDED_CODE) {
+        this.logger.warn({ code: answer.code, sid }, 'the hub answered the site link report: the session has ended, so it ends here too');
+        return 'ended';
+      }
       this.logger.warn({ code: answer.code, sid }, 'the hub refused the site link report');
       return 'refused';
     } catch (err) {

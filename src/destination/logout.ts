@@ -1,12 +1,15 @@
 /**
  * Ending a hub session on this site, however the news arrives: a back-channel logout token from
- * the hub (routes/backchannel-logout.ts), a front-channel beacon (routes/logout.ts), or a status
- * check that found the sid inactive (status-check.ts).
+ * the hub (routes/backchannel-logout.ts), a front-channel beacon (routes/logout.ts), a status
+ * check that found the sid inactive (status-check.ts), or the hub's answer to a link report that
+ * the session has ended (link-report.ts).
  */
+import type Koa from 'koa';
 import { nowSeconds } from '../core/clock';
 import { HANDOFF_MAX_TTL_SECONDS } from '../core/tokens/handoff';
 import { verifyLogout, type VerifiedLogoutToken } from '../core/tokens/logout';
 import type { DestinationDeps } from './deps';
+import { sessionOf, tesseraFromSession } from './session';
 
 /**
  * Verifies a logout token for this site through the hub's JWKS, the same key lookup handoff
@@ -37,4 +40,16 @@ export async function endLocally(deps: DestinationDeps, sid: string): Promise<nu
   const { options } = deps;
   await deps.ended.add(sid, nowSeconds(options.clock) + HANDOFF_MAX_TTL_SECONDS + options.clockToleranceSeconds);
   return deps.sessions.destroyBySid(sid);
+}
+
+/**
+ * {@link endLocally} from a request of this site: when this browser's session holds `sid`, it is
+ * destroyed and its cookie cleared (koa-session: null; a session left in place would be saved
+ * back at the end of the request), and the request goes on without it (`ctx.state.tessera` null).
+ */
+export async function endInRequest(deps: DestinationDeps, ctx: Koa.Context, sid: string): Promise<void> {
+  await endLocally(deps, sid);
+  if (tesseraFromSession(sessionOf(ctx))?.sid !== sid) return;
+  (ctx as unknown as { session: unknown }).session = null;
+  ctx.state.tessera = null;
 }

@@ -9,7 +9,9 @@
  * The hub answers "active" only for a session it knows this site holds. So a link report that
  * did not reach the hub (its proof kept in the session, kept-proof.ts) is made again first; if
  * it still does not, an "inactive" answer may only mean the hub lacks the link, and the route
- * fails closed (503) rather than sign the visitor out.
+ * fails closed (503) rather than sign the visitor out. When the hub answers that report with
+ * "the session has ended", the session has ended here already (kept-proof.ts) and the request
+ * goes on anonymous without a status check.
  */
 import type Koa from 'koa';
 import { TesseraError } from '../core/errors';
@@ -42,6 +44,7 @@ export function requireActiveSessionMiddleware(deps: DestinationDeps): Koa.Middl
     if (tessera !== null) {
       const { sid } = tessera as { sid: string };
       const report = await reportKeptProof(deps, ctx, sid);
+      if (report === 'ended') return next();
       if (report === 'recorded') cache.delete(sid);
       if (!(await isActive(sid))) {
         if (report === 'unreachable') throw new TesseraError('ERR_HUB_UNAVAILABLE', 'the hub does not know yet that this site holds the session (its link report did not reach it)');

@@ -59,6 +59,14 @@ describe('start', () => {
     expect(handoffTarget(res.headers.location).query).toMatchObject({ return_to: `${site.url}/`, prompt: 'none' });
   });
 
+  it('sends a return_to on this origin with userinfo back to the site root, as the hub would', async () => {
+    for (const returnTo of [`https://user:pass@${site.host}/account`, `https://user@${site.host}/account`, `https://:pass@${site.host}/`]) {
+      const res = await new Browser(tls).get(`${site.url}/shared-session/start?return_to=${encodeURIComponent(returnTo)}`);
+      expect(res.status).toBe(303);
+      expect(handoffTarget(res.headers.location).query).toMatchObject({ return_to: `${site.url}/` });
+    }
+  });
+
   it('refuses an unknown prompt', async () => {
     const res = await new Browser(tls).get(`${site.url}/shared-session/start?prompt=consent`);
     expect(res.status).toBe(400);
@@ -140,6 +148,14 @@ describe('accept', () => {
     const browser = new Browser(tls);
     const state = await startBounce(browser);
     const res = await browser.post(`${site.url}/shared-session/accept`, { token: hub.mint({ audience: site.url, sid: newSid(), sub: 'u' }), state, return_to: '//evil.example/x' });
+    expect(res.headers.location).toBe(`${site.url}/`);
+  });
+
+  it('sends a return_to on this origin with userinfo to the site root', async () => {
+    const browser = new Browser(tls);
+    const state = await startBounce(browser);
+    const res = await browser.post(`${site.url}/shared-session/accept`, { token: hub.mint({ audience: site.url, sid: newSid(), sub: 'u' }), state, return_to: `https://user:pass@${site.host}/account` });
+    expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`${site.url}/`);
   });
 

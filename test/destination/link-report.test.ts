@@ -263,13 +263,26 @@ describe('LinkReporter retries', () => {
     return { client, calls };
   };
 
+  it("takes only the hub's ERR_SESSION_ENDED as an ended session, not a 404 with another code (a hub without the route)", async () => {
+    const answering = (code: string) => ({ enabled: true, link: async () => ({ recorded: false, code }) }) as unknown as HubClient;
+    const ended = new LinkReporter(answering('ERR_SESSION_ENDED'), new RecordingLogger(), { requestTimeoutMs: 500 });
+    const missingRoute = new LinkReporter(answering('ERR_NOT_FOUND'), new RecordingLogger(), { requestTimeoutMs: 500 });
+    try {
+      expect(await ended.report('sid-1', 'proof')).toBe('ended');
+      expect(await missingRoute.report('sid-1', 'proof')).toBe('refused');
+    } finally {
+      ended.close();
+      missingRoute.close();
+    }
+  });
+
   it('keeps at most maxPending retries, one per sid, the newest proof replacing an older one', async () => {
     const { client } = unreachableHub();
     const logger = new RecordingLogger();
     const links = new LinkReporter(client, logger, { requestTimeoutMs: 500, maxPending: 2 });
     try {
-      expect(await links.report('sid-1', 'proof-1a')).toBe(false);
-      expect(await links.report('sid-1', 'proof-1b')).toBe(false);
+      expect(await links.report('sid-1', 'proof-1a')).toBe('unreachable');
+      expect(await links.report('sid-1', 'proof-1b')).toBe('unreachable');
       expect(links.pendingRetries).toBe(1);
       await links.report('sid-2', 'proof-2');
       await links.report('sid-3', 'proof-3');

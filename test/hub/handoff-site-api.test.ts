@@ -126,13 +126,13 @@ describe('site API', () => {
       expect(fromShop.beacons.map((b) => new URL(b.url).origin)).toEqual([BLOG]);
     });
 
-    it('answers 404 ERR_NOT_FOUND for an ended session', async () => {
+    it('answers 404 ERR_SESSION_ENDED for an ended session', async () => {
       const signed = await signedInSession(hub);
       const token = proofFor(signed);
       await hub.deps.sessions.revoke(signed.record.sid);
       const res = await call('/api/v1/sites/links', { sid: signed.record.sid, token });
       expect(res.status).toBe(404);
-      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ERR_NOT_FOUND' } });
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ERR_SESSION_ENDED' } });
     });
   });
 });

@@ -208,13 +208,13 @@ describe('site API: a credential acts only on sessions its site holds', () => {
       }
     });
 
-    it('keeps the answers for a good proof: 204, and 404 ERR_NOT_FOUND once the session ended', async () => {
+    it('keeps the answers for a good proof: 204, and 404 ERR_SESSION_ENDED once the session ended', async () => {
       const signed = await signedInSession(hub);
       const token = proofFor(signed);
       await hub.deps.sessions.revoke(signed.record.sid);
       const res = await call('/api/v1/sites/links', { sid: signed.record.sid, token });
       expect(res.status).toBe(404);
-      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ERR_NOT_FOUND' } });
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'ERR_SESSION_ENDED' } });
     });
   });
 });

@@ -9,8 +9,8 @@
  * retry after a 503 or a lost answer) and records the same link again.
  *
  * 204 when recorded; 400 `ERR_LINK_PROOF` for a missing or bad proof (nothing written; the error
- * handler's one log line names the code, never the token); 404 `ERR_NOT_FOUND` when the session
- * has ended; 503 when the store failed (nothing spent: retry with the same proof).
+ * handler's one log line names the code, never the token); 404 `ERR_SESSION_ENDED` when the
+ * session has ended; 503 when the store failed (nothing spent: retry with the same proof).
  */
 import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
@@ -34,7 +34,9 @@ export const siteLinks: RouteFactory = (deps) => ({
       if (!isSessionId(sid)) throw new TesseraError('ERR_BAD_REQUEST', 'sid must be a session id');
       const proof = await checkLinkProof(deps, site, sid, (ctx.request.body as { token?: unknown }).token);
       const linked = await deps.sessions.linkSite(sid, { site: site.origin, linkedAt: nowSeconds(deps.clock), src: proof.src, secretHash: null, projectionKey: null });
-      if (!linked) throw new TesseraError('ERR_NOT_FOUND', 'No such session');
+      // Its own code, not the router's ERR_NOT_FOUND: an SDK ends its session on this answer, and
+      // must not on a 404 from a hub (or proxy) that lacks this route.
+      if (!linked) throw new TesseraError('ERR_SESSION_ENDED', 'The session has ended', { status: 404 });
       ctx.state.log.info({ event: 'site_link', site: site.origin, sid, src: proof.src }, 'site reported the session');
       ctx.status = 204;
     },
