@@ -126,6 +126,15 @@ describe('site API', () => {
       expect(fromShop.beacons.map((b) => new URL(b.url).origin)).toEqual([BLOG]);
     });
 
+    it("keeps the link the hub as receiver recorded (its cookie's secret hash, its projection): a report does not sign the site out", async () => {
+      const signed = await signedInSession(hub);
+      const receiverLink = { site: WWW, linkedAt: 5, src: HUB_HOST, secretHash: 'ab'.repeat(32), projectionKey: 'projection:www:1' };
+      await hub.deps.sessions.linkSite(signed.record.sid, receiverLink);
+      const res = await call('/api/v1/sites/links', { sid: signed.record.sid, token: proofFor(signed) });
+      expect(res.status).toBe(204);
+      expect((await hub.deps.sessions.get(signed.record.sid))!.sites).toEqual([receiverLink]);
+    });
+
     it('answers 404 ERR_SESSION_ENDED for an ended session', async () => {
       const signed = await signedInSession(hub);
       const token = proofFor(signed);

@@ -6,7 +6,8 @@
  * link, so beacons stop being minted for that site, the account page lists it, and the site may
  * ask beacons, status and logout for the session. The hub did not set this site's cookie, so the
  * link carries no secret hash. The report is idempotent: the same proof may be sent again (a
- * retry after a 503 or a lost answer) and records the same link again.
+ * retry after a 503 or a lost answer) and records the same link again. A link the hub itself
+ * recorded as the site's receiver (with its cookie's secret hash or a projection) is kept as it is.
  *
  * 204 when recorded; 400 `ERR_LINK_PROOF` for a missing or bad proof (nothing written; the error
  * handler's one log line names the code, never the token); 404 `ERR_SESSION_ENDED` when the
@@ -33,6 +34,14 @@ export const siteLinks: RouteFactory = (deps) => ({
       const sid = formField(ctx, 'sid');
       if (!isSessionId(sid)) throw new TesseraError('ERR_BAD_REQUEST', 'sid must be a session id');
       const proof = await checkLinkProof(deps, site, sid, (ctx.request.body as { token?: unknown }).token);
+      // A link the hub recorded as this site's receiver carries what its cookie and projection
+      // need (secret hash, projection key): a report adds nothing to it, and replacing it would
+      // sign the visitor out of the site and orphan the projection.
+      const held = (await deps.sessions.get(sid))?.sites.find((link) => link.site === site.origin);
+      if (held !== undefined && (held.secretHash !== null || held.projectionKey !== null)) {
+        ctx.status = 204;
+        return;
+      }
       const linked = await deps.sessions.linkSite(sid, { site: site.origin, linkedAt: nowSeconds(deps.clock), src: proof.src, secretHash: null, projectionKey: null });
       // Its own code, not the router's ERR_NOT_FOUND: an SDK ends its session on this answer, and
       // must not on a 404 from a hub (or proxy) that lacks this route.
