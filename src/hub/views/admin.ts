@@ -141,7 +141,9 @@ ${m.users.map(
 <td><a href="/admin?email=${encodeURIComponent(u.email)}">${u.email}</a></td><td>${u.name ?? ''}</td><td>${u.roles.join(', ')}</td><td>${u.disabled ? 'disabled' : 'active'}</td><td>${when(u.lastLoginAt)}</td>
 <td>${u.disabled
     ? actionForm(`/admin/users/${u.id}/enable`, m.csrf, 'Enable', 'secondary', `Enable ${u.email}`)
-    : actionForm(`/admin/users/${u.id}/disable`, m.csrf, 'Disable', 'danger', `Disable ${u.email} and end their sessions`)}
+    : u.id === m.selfId
+      ? ''
+      : actionForm(`/admin/users/${u.id}/disable`, m.csrf, 'Disable', 'danger', `Disable ${u.email} and end their sessions`)}
 ${actionForm(`/admin/users/${u.id}/sessions/revoke`, m.csrf, 'End sessions', 'secondary', `End every session of ${u.email}`)}
 ${u.id === m.selfId ? '' : actionForm(`/admin/users/${u.id}/delete`, m.csrf, 'Delete', 'danger', `Delete ${u.email} and end their sessions`)}</td>
 </tr>`,

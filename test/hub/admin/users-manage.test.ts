@@ -148,7 +148,7 @@ describe('managing users', () => {
       expect((await hub.deps.users.findByEmail('eve@example.com'))!.roles).toEqual(['admin']);
     });
 
-    it('deletes a user, but not the admin acting', async () => {
+    it('deletes a user, but does not delete or disable the admin acting', async () => {
       const { client, csrf } = await signInAsRoot();
       const page = await client.get('/admin/users');
       expect(page.body).toContain(`action="/admin/users/${ada.id}/delete"`);
@@ -156,6 +156,10 @@ describe('managing users', () => {
       const self = await client.post(`/admin/users/${root.id}/delete`, { _csrf: csrf }, sameOrigin);
       expect(self.status).toBe(403);
       expect(await hub.deps.users.findById(root.id)).not.toBeNull();
+      expect(page.body).not.toContain(`action="/admin/users/${root.id}/disable"`);
+      const disableSelf = await client.post(`/admin/users/${root.id}/disable`, { _csrf: csrf }, sameOrigin);
+      expect(disableSelf.status).toBe(403);
+      expect((await hub.deps.users.findById(root.id))!.disabled).toBe(false);
       const res = await client.post(`/admin/users/${ada.id}/delete`, { _csrf: csrf }, sameOrigin);
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe('/admin/users?done=deleted');

@@ -1,6 +1,6 @@
 /**
  * `POST /admin/users/:id/disable` (destructive: re-authentication applies; ends every session of
- * the user, reason `user-disabled`) and `POST /admin/users/:id/enable`.
+ * the user, reason `user-disabled`; not the admin's own account) and `POST /admin/users/:id/enable`.
  */
 import type { Context } from 'koa';
 import { TesseraError } from '../../../core/errors';
@@ -24,6 +24,8 @@ function setDisabled(disabled: boolean): RouteFactory {
       async function changeUser(ctx: Context) {
         const found = await deps.users.findById(pathParam(ctx, 'id'));
         if (found === null) throw new TesseraError('ERR_USER_NOT_FOUND', 'No such user.');
+        // It would end the session the admin acts from, and lock them out: the CLI can.
+        if (disabled && found.id === ctx.state.session.user!.id) throw new TesseraError('ERR_FORBIDDEN', 'You cannot disable your own account here.');
         const actor = adminActor(ctx);
         await deps.users.setDisabled(found.id, disabled);
         if (disabled) await revokeUserSessions(deps, found.id, 'user-disabled', actor);
