@@ -165,8 +165,11 @@ describe('oversized requests', () => {
       const length = chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${tenMegabytes}`;
       const answer = await rawRequest(port, post(path, host, [length]), tenMegabytes, chunked, Infinity, true);
       expect(answer.status).toBe(413);
-      // Answered long before the upload could finish: nothing waited for (or kept) the body.
-      expect(answer.sentAtAnswer).toBeLessThan(tenMegabytes / 2);
+      // Answered before the upload could finish: nothing waited for (or kept) the body. How much
+      // the client had written by then is mostly loopback socket buffers (several MB, more when
+      // the machine is busy and the hub reads later), so the bound is the whole body; that the
+      // hub stops reading is the next test's.
+      expect(answer.sentAtAnswer).toBeLessThan(tenMegabytes);
       expect(answer.ms).toBeLessThan(5000);
     });
 
