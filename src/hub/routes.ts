@@ -8,6 +8,8 @@ import { parseBody } from './middleware/body';
 import { pageSecurity } from './middleware/page';
 import { hubSession } from './middleware/session';
 import type { RouteFactory } from './route';
+import { accountActivity } from './routes/account-activity';
+import { accountName } from './routes/account-name';
 import { accountPage } from './routes/account-page';
 import { accountEndOthers } from './routes/account-end-others';
 import { accountEndSession } from './routes/account-end-session';
@@ -48,6 +50,8 @@ const routeFactories: RouteFactory[] = [
   accountEndSession,
   accountEndOthers,
   accountPasswordPage,
+  accountActivity,
+  accountName,
   accountPassword,
   handoffBounce,
   siteBeacons,

@@ -1,0 +1,61 @@
+import type { AuditEvent } from '../../ports';
+import { html, type SafeHtml } from './html';
+
+/** `2026-11-22 20:45:00 UTC`. */
+function when(seconds: number): string {
+  const iso = new Date(seconds * 1000).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
+const methodNames: Record<string, string> = { password: 'password', 'magic-link': 'e-mail link' };
+
+const accountChanges: Record<string, string> = {
+  'password-set': 'Password set',
+  'password-changed': 'Password changed',
+  'password-cleared': 'Password removed',
+  name: 'Name changed',
+};
+
+const revokeReasons: Record<string, string> = {
+  'user-logout': 'you signed out',
+  'user-ended-other': 'you ended it from your account page',
+  'user-ended-others': 'you signed out everywhere else',
+  'site-logout': 'you signed out on a site',
+  admin: 'an administrator ended it',
+  'user-disabled': 'your account was disabled',
+  'password-changed': 'your password changed',
+  'session-limit': 'too many sessions',
+  'session-replaced': 'someone signed in again on that browser',
+};
+
+/** What one event means to the person whose account it is. */
+function describe(event: AuditEvent): string {
+  const method = methodNames[String(event.details.method)] ?? 'unknown method';
+  switch (event.type) {
+    case 'login.success':
+      return `Signed in (${method})`;
+    case 'login.failure':
+      return `Failed sign-in attempt (${method})`;
+    case 'user.updated':
+      return accountChanges[String(event.details.change)] ?? 'Account changed';
+    case 'session.revoked':
+      return `A session ended: ${revokeReasons[event.reason ?? ''] ?? 'ended'}`;
+    default:
+      return event.type;
+  }
+}
+
+/** `/account/activity`: the account's recent security events, newest first. */
+export function activityView(m: { events: AuditEvent[] }): SafeHtml {
+  return html`<h2 id="activity-title">Recent activity</h2>
+<p class="muted">Sign-ins, failed attempts, password changes and ended sessions of your account, newest first. If you do not recognise one, change your password and sign out everywhere else.</p>
+${m.events.length === 0
+    ? html`<p class="muted">Nothing yet.</p>`
+    : html`<table aria-labelledby="activity-title">
+<thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Address</th></tr></thead>
+<tbody>
+${m.events.map((e) => html`<tr><td>${when(e.at)}</td><td>${describe(e)}</td><td>${e.ip ?? '-'}</td></tr>`)}
+</tbody>
+</table>`}
+<p><a href="/account">Back to your account</a></p>`;
+}
