@@ -281,6 +281,18 @@ export interface UserRecord {
   disabled: boolean;
   createdAt: number;
   lastLoginAt: number | null;
+  /** Unix seconds when two-step sign-in (TOTP) was turned on; null when it is off. */
+  totpEnabledAt: number | null;
+}
+
+/** A user's TOTP state (two-step sign-in). Never part of UserRecord: only the login and account routes read it. */
+export interface TotpState {
+  /** The shared secret, base32 (RFC 4648, no padding), as authenticator apps take it. */
+  secret: string;
+  /** The last TOTP time step accepted (Unix seconds ÷ 30, floored); null before the first. */
+  lastStep: number | null;
+  /** SHA-256 (hex) of each recovery code not used yet. */
+  recoveryCodeHashes: string[];
 }
 
 /** What `UserStore.create` needs; everything but `email` has a default. */
@@ -328,6 +340,29 @@ export interface UserStore extends HealthCheck {
   setName(id: string, name: string | null): Promise<UserRecord>;
   /** Sets `lastLoginAt` (Unix seconds). */
   recordLogin(id: string, at: number): Promise<UserRecord>;
+  /**
+   * Turns two-step sign-in on with `totp.secret` and the recovery codes' hashes (`totpEnabledAt`
+   * from the store's clock, last step cleared), or off with null (secret, codes and last step
+   * cleared). Duplicate hashes are kept once. ERR_USER_NOT_FOUND for an unknown id;
+   * ERR_BAD_REQUEST for a secret that is not unpadded base32 or a hash that is not a non-empty string.
+   */
+  setTotp(id: string, totp: { secret: string; recoveryCodeHashes: string[] } | null): Promise<UserRecord>;
+  /** The TOTP state; null when two-step sign-in is off or the user is unknown. */
+  totpState(id: string): Promise<TotpState | null>;
+  /**
+   * Records `step` as used if it is later than the last used step, atomically (two concurrent
+   * calls with the same step: exactly one true). False when it is not later (a replayed code),
+   * when TOTP is off, or the user is unknown. ERR_BAD_REQUEST unless `step` is a non-negative
+   * integer.
+   */
+  useTotpStep(id: string, step: number): Promise<boolean>;
+  /** Spends one recovery code, atomically (of concurrent calls with one hash exactly one true); false when not among the remaining ones. */
+  useRecoveryCode(id: string, codeHash: string): Promise<boolean>;
+  /**
+   * Replaces the remaining recovery codes with a new set (duplicates kept once). ERR_USER_NOT_FOUND
+   * for an unknown id; ERR_BAD_REQUEST when TOTP is off or a hash is not a non-empty string.
+   */
+  setRecoveryCodes(id: string, codeHashes: string[]): Promise<void>;
   /**
    * Removes the user and their pending magic links, in one transaction; true when there was such
    * a user. Sessions are not the user store's: end them first (`deleteUser` does both).

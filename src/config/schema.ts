@@ -332,7 +332,7 @@ export const configSchema = z
       .strictObject({
         url: option(z.string().regex(DATABASE_URL, 'must be a postgres:// URL').nullable().default(null), {
           env: 'TESSERA_DATABASE',
-          description: 'PostgreSQL URL for users, audit log and logout outbox when several hubs run. Unset means the SQLite file.',
+          description: 'PostgreSQL URL for users, audit log, logout outbox and admin tokens when several hubs run. Unset means the SQLite file.',
           defaultText: 'unset (SQLite)',
         }),
       })
@@ -431,7 +431,7 @@ export const configSchema = z
         }),
         addressLimit: option(z.number().int().min(1).default(100), {
           env: 'TESSERA_LOGIN_ADDRESS_LIMIT',
-          description: 'Login attempts (passwords and link requests) allowed per client address in one window.',
+          description: 'Login attempts allowed per client address in one window: passwords, link requests and uses, two-step codes, password and two-step changes (an IPv6 client counts as its /64).',
         }),
         addressWindowSeconds: option(z.number().int().min(1).max(86400).default(900), {
           env: 'TESSERA_LOGIN_ADDRESS_WINDOW',

@@ -79,6 +79,9 @@ export type TesseraErrorCode =
   | 'ERR_PASSWORD_INCORRECT'
   | 'ERR_PASSWORD_MISMATCH'
   | 'ERR_REAUTHENTICATION_REQUIRED'
+  // two-step sign-in: a wrong or spent code; a pending sign-in that expired or is not the hub's
+  | 'ERR_TWO_STEP_CODE'
+  | 'ERR_LOGIN_EXPIRED'
   // login hub
   | 'ERR_LOGIN_FAILED'
   | 'ERR_RATE_LIMITED'
@@ -123,6 +126,8 @@ const statusByCode: Partial<Record<TesseraErrorCode, number>> = {
   ERR_PASSWORD_INCORRECT: 403,
   ERR_PASSWORD_MISMATCH: 400,
   ERR_REAUTHENTICATION_REQUIRED: 403,
+  ERR_TWO_STEP_CODE: 401,
+  ERR_LOGIN_EXPIRED: 400,
   ERR_PAYLOAD_TOO_LARGE: 413,
   ERR_INTERNAL: 500,
   ERR_CONFIG_INVALID: 500,

@@ -11,6 +11,10 @@ import type { RouteFactory } from './route';
 import { accountActivity } from './routes/account-activity';
 import { accountName } from './routes/account-name';
 import { accountPage } from './routes/account-page';
+import { accountTwoStepCodes } from './routes/account-two-step-codes';
+import { accountTwoStepDisable } from './routes/account-two-step-disable';
+import { accountTwoStepEnable } from './routes/account-two-step-enable';
+import { accountTwoStepPage } from './routes/account-two-step-page';
 import { accountEndOthers } from './routes/account-end-others';
 import { accountEndSession } from './routes/account-end-session';
 import { accountPassword } from './routes/account-password';
@@ -22,6 +26,8 @@ import { jwks } from './routes/jwks';
 import { loginEmail } from './routes/login-email';
 import { loginPage } from './routes/login-page';
 import { loginPassword } from './routes/login-password';
+import { loginCode } from './routes/login-code';
+import { loginCodePage } from './routes/login-code-page';
 import { logout } from './routes/logout';
 import { logoutPage } from './routes/logout-page';
 import { magicLinkConsume } from './routes/magic-link-consume';
@@ -42,6 +48,8 @@ const routeFactories: RouteFactory[] = [
   loginPage,
   loginPassword,
   loginEmail,
+  loginCodePage,
+  loginCode,
   magicLinkPage,
   magicLinkConsume,
   logoutPage,
@@ -52,6 +60,10 @@ const routeFactories: RouteFactory[] = [
   accountPasswordPage,
   accountActivity,
   accountName,
+  accountTwoStepPage,
+  accountTwoStepEnable,
+  accountTwoStepDisable,
+  accountTwoStepCodes,
   accountPassword,
   handoffBounce,
   siteBeacons,

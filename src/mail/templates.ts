@@ -64,37 +64,11 @@ export function magicLinkMessage(input: { to: string; link: string; expiresMinut
  */
 export function newSignInMessage(input: { to: string; device: string | null; ip: string | null; at: Date; product?: string }): MailMessage {
   const product = input.product ?? defaultProduct;
-  const device = input.device === null || input.device === '' ? 'unknown device' : shorten(input.device);
-  const ip = input.ip ?? 'unknown';
-  const when = formatUtc(input.at);
-  return {
-    to: input.to,
+  return deviceNotice(input, {
     subject: `New sign-in to ${product}`,
-    text: [
-      'Hello,',
-      '',
-      `Someone signed in to your ${product} account.`,
-      '',
-      `Time:    ${when}`,
-      `Device:  ${device}`,
-      `Address: ${ip}`,
-      '',
-      'If this was you, there is nothing to do.',
-      'If it was not, sign in, end that session from your account page and change your password.',
-      '',
-    ].join('\n'),
-    html: page([
-      '<p>Hello,</p>',
-      `<p>Someone signed in to your ${escapeHtml(product)} account.</p>`,
-      '<table>',
-      `<tr><th align="left">Time</th><td>${escapeHtml(when)}</td></tr>`,
-      `<tr><th align="left">Device</th><td>${escapeHtml(device)}</td></tr>`,
-      `<tr><th align="left">Address</th><td>${escapeHtml(ip)}</td></tr>`,
-      '</table>',
-      '<p>If this was you, there is nothing to do.<br>',
-      'If it was not, sign in, end that session from your account page and change your password.</p>',
-    ]),
-  };
+    what: `Someone signed in to your ${product} account.`,
+    advice: 'If it was not, sign in, end that session from your account page and change your password.',
+  });
 }
 
 /**
@@ -137,39 +111,11 @@ export function sessionsEndedByAdminMessage(input: { to: string; at: Date; produ
  */
 export function passwordChangedMessage(input: { to: string; set: boolean; device: string | null; ip: string | null; at: Date; product?: string }): MailMessage {
   const product = input.product ?? defaultProduct;
-  const device = input.device === null || input.device === '' ? 'unknown device' : shorten(input.device);
-  const ip = input.ip ?? 'unknown';
-  const when = formatUtc(input.at);
-  const what = input.set ? 'A password was set for' : 'The password of';
-  const done = input.set ? '' : ' was changed';
-  return {
-    to: input.to,
+  return deviceNotice(input, {
     subject: input.set ? `A password was set for your ${product} account` : `Your ${product} password was changed`,
-    text: [
-      'Hello,',
-      '',
-      `${what} your ${product} account${done}. Every other device was signed out.`,
-      '',
-      `Time:    ${when}`,
-      `Device:  ${device}`,
-      `Address: ${ip}`,
-      '',
-      'If this was you, there is nothing to do.',
-      'If it was not, sign in with an e-mail link at once, change the password and contact your administrator.',
-      '',
-    ].join('\n'),
-    html: page([
-      '<p>Hello,</p>',
-      `<p>${escapeHtml(what)} your ${escapeHtml(product)} account${escapeHtml(done)}. Every other device was signed out.</p>`,
-      '<table>',
-      `<tr><th align="left">Time</th><td>${escapeHtml(when)}</td></tr>`,
-      `<tr><th align="left">Device</th><td>${escapeHtml(device)}</td></tr>`,
-      `<tr><th align="left">Address</th><td>${escapeHtml(ip)}</td></tr>`,
-      '</table>',
-      '<p>If this was you, there is nothing to do.<br>',
-      'If it was not, sign in with an e-mail link at once, change the password and contact your administrator.</p>',
-    ]),
-  };
+    what: `${input.set ? 'A password was set for' : 'The password of'} your ${product} account${input.set ? '' : ' was changed'}. Every other device was signed out.`,
+    advice: 'If it was not, sign in with an e-mail link at once, change the password and contact your administrator.',
+  });
 }
 
 /**
@@ -203,6 +149,50 @@ export function accountCreatedMessage(input: { to: string; loginUrl: string; pro
       `<p>An administrator created a ${escapeHtml(product)} account for this address.</p>`,
       `<p><a href="${escapeHtml(loginUrl)}">Sign in to ${escapeHtml(product)}</a> and ask for a sign-in link with this e-mail address.</p>`,
       '<p>If you did not expect this, you can ignore this message.</p>',
+    ]),
+  };
+}
+
+/**
+ * The notice that two-step sign-in was turned on or off, or that a new set of recovery codes
+ * was made, with the device and address it was done from.
+ *
+ * @example
+ * await mailer.send(twoStepChangedMessage({ to: user.email, change: 'on', device, ip, at: new Date(clock.now()) }));
+ */
+export function twoStepChangedMessage(input: { to: string; change: 'on' | 'off' | 'recovery-codes'; device: string | null; ip: string | null; at: Date; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const what = { on: 'Two-step sign-in was turned on', off: 'Two-step sign-in was turned off', 'recovery-codes': 'New recovery codes were made' }[input.change];
+  return deviceNotice(input, {
+    subject: { on: `Two-step sign-in is on for your ${product} account`, off: `Two-step sign-in is off for your ${product} account`, 'recovery-codes': `New recovery codes for your ${product} account` }[input.change],
+    what: `${what} for your ${product} account.`,
+    advice: 'If it was not, sign in at once, change your password and contact your administrator.',
+  });
+}
+
+/**
+ * A notice about something done on the account: `what` happened, then the time, device and
+ * address it was done from, then "if this was you, nothing to do" and `advice` for when it was
+ * not. The device (a user agent, attacker-controlled) is shortened and, like everything else,
+ * escaped in the HTML part.
+ */
+function deviceNotice(input: { to: string; device: string | null; ip: string | null; at: Date }, text: { subject: string; what: string; advice: string }): MailMessage {
+  const device = input.device === null || input.device === '' ? 'unknown device' : shorten(input.device);
+  const ip = input.ip ?? 'unknown';
+  const when = formatUtc(input.at);
+  return {
+    to: input.to,
+    subject: text.subject,
+    text: ['Hello,', '', text.what, '', `Time:    ${when}`, `Device:  ${device}`, `Address: ${ip}`, '', 'If this was you, there is nothing to do.', text.advice, ''].join('\n'),
+    html: page([
+      '<p>Hello,</p>',
+      `<p>${escapeHtml(text.what)}</p>`,
+      '<table>',
+      `<tr><th align="left">Time</th><td>${escapeHtml(when)}</td></tr>`,
+      `<tr><th align="left">Device</th><td>${escapeHtml(device)}</td></tr>`,
+      `<tr><th align="left">Address</th><td>${escapeHtml(ip)}</td></tr>`,
+      '</table>',
+      `<p>If this was you, there is nothing to do.<br>\n${escapeHtml(text.advice)}</p>`,
     ]),
   };
 }

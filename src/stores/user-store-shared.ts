@@ -1,6 +1,7 @@
 /**
- * What every `UserStore` adapter does the same way: defaults of a new user, role lists, and
- * keyset paging over the normalized e-mail address (unique, so it alone orders and resumes).
+ * What every `UserStore` adapter does the same way: defaults of a new user, role lists, TOTP
+ * input checks, and keyset paging over the normalized e-mail address (unique, so it alone
+ * orders and resumes).
  */
 import { randomBytes } from 'node:crypto';
 import { TesseraError } from '../core/errors';
@@ -32,7 +33,31 @@ export function newUserRecord(user: NewUser, createdAt: number): UserRecord {
     disabled: user.disabled ?? false,
     createdAt,
     lastLoginAt: null,
+    totpEnabledAt: null,
   };
+}
+
+/** `ERR_BAD_REQUEST` unless the TOTP secret is unpadded base32 (RFC 4648 §6), as ports.ts says. */
+export function checkTotpSecret(secret: string): string {
+  if (typeof secret !== 'string' || !/^[A-Z2-7]+$/.test(secret)) throw new TesseraError('ERR_BAD_REQUEST', 'TOTP secret must be unpadded base32');
+  return secret;
+}
+
+/**
+ * Recovery code hashes in the order given, each once: spending one removes it, so a duplicate
+ * could be a code that works twice.
+ */
+export function uniqueCodeHashes(hashes: readonly string[]): string[] {
+  for (const hash of hashes) {
+    if (typeof hash !== 'string' || hash.length === 0) throw new TesseraError('ERR_BAD_REQUEST', 'a recovery code hash must be a non-empty string');
+  }
+  return [...new Set(hashes)];
+}
+
+/** `ERR_BAD_REQUEST` unless a TOTP time step is a non-negative integer (what both databases can store). */
+export function checkTotpStep(step: number): number {
+  if (!Number.isSafeInteger(step) || step < 0) throw new TesseraError('ERR_BAD_REQUEST', 'TOTP step must be a non-negative integer');
+  return step;
 }
 
 /** The page size to ask for; `ERR_BAD_REQUEST` unless a positive integer. */

@@ -119,6 +119,20 @@ describe('tessera users and keys', () => {
     expect(await tessera('users', 'add', '--email', 'd@example.com')).toBe(0);
   });
 
+  it('turns a user\'s two-step sign-in off', async () => {
+    await tessera('users', 'add', '--email', 't@example.com');
+    let s = await stores();
+    const user = (await s.users.findByEmail('t@example.com'))!;
+    await s.users.setTotp(user.id, { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', recoveryCodeHashes: [] });
+    await s.close();
+    expect(await tessera('users', 'two-step-off', '--email', 't@example.com')).toBe(0);
+    expect(output.at(-1)).toBe('two-step sign-in is off for t@example.com');
+    s = await stores();
+    expect(await s.users.totpState(user.id)).toBeNull();
+    expect((await s.users.findById(user.id))!.totpEnabledAt).toBeNull();
+    await s.close();
+  });
+
   it('disable and passwd revoke through the outbox: audit events by cli and back-channel deliveries for a running hub', async () => {
     env.TESSERA_SITES = JSON.stringify([{ origin: 'https://www.example.org', backchannelLogoutUri: 'https://www.example.org/shared-session/backchannel-logout' }]);
     await tessera('users', 'add', '--email', 'e@example.com');

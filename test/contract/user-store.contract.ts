@@ -48,7 +48,9 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
         disabled: false,
         createdAt: t0,
         lastLoginAt: null,
+        totpEnabledAt: null,
       });
+      expect(await store.totpState(created.id)).toBeNull();
       expect(await store.findById(created.id)).toEqual(created);
       expect(await store.findByEmail('Ada@Example.org')).toEqual(created);
     });
@@ -72,6 +74,7 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
         disabled: true,
         createdAt: t0 + 5,
         lastLoginAt: null,
+        totpEnabledAt: null,
       };
       expect(created).toEqual(expected);
       expect(await store.findById('user-1')).toEqual(expected);
@@ -246,6 +249,127 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
       expect(await codeOf(store.setName('nobody', 'x'))).toBe('ERR_USER_NOT_FOUND');
       expect(await codeOf(store.setPasswordHash('nobody', null))).toBe('ERR_USER_NOT_FOUND');
       expect(await codeOf(store.recordLogin('nobody', t0))).toBe('ERR_USER_NOT_FOUND');
+    });
+  });
+
+  describe('two-step sign-in (TOTP)', () => {
+    const secret = 'JBSWY3DPEHPK3PXP';
+    const [codeA, codeB, codeC, codeD] = ['a', 'b', 'c', 'd'].map((c) => c.repeat(64));
+    let user: UserRecord;
+    let other: UserRecord;
+
+    beforeEach(async () => {
+      user = await store.create({ email: 'ada@example.org', roles: ['admin'] });
+      other = await store.create({ email: 'bob@example.org' });
+      await store.setTotp(other.id, { secret: 'GEZDGNBVGY3TQOJQ', recoveryCodeHashes: [codeA] });
+      other = (await store.findById(other.id)) as UserRecord;
+    });
+
+    it('turns on with the clock\'s time and off, clearing secret, codes and last step', async () => {
+      subject.clock.advance(7_000);
+      const on = await store.setTotp(user.id, { secret, recoveryCodeHashes: [codeA, codeB] });
+      expect(on).toEqual({ ...user, totpEnabledAt: t0 + 7 });
+      expect(await store.findById(user.id)).toEqual(on);
+      expect(await store.findByEmail('ADA@example.org')).toEqual(on);
+      expect((await store.list({ emailContains: 'ada' }, { limit: 10 })).items).toEqual([on]);
+      expect(await store.totpState(user.id)).toEqual({ secret, lastStep: null, recoveryCodeHashes: [codeA, codeB] });
+      expect(await store.useTotpStep(user.id, 1_000)).toBe(true);
+      expect((await store.totpState(user.id))?.lastStep).toBe(1_000);
+
+      const off = await store.setTotp(user.id, null);
+      expect(off).toEqual(user);
+      expect(await store.findById(user.id)).toEqual(user);
+      expect(await store.totpState(user.id)).toBeNull();
+      expect(await store.useRecoveryCode(user.id, codeA)).toBe(false);
+
+      subject.clock.advance(3_000);
+      expect((await store.setTotp(user.id, { secret: 'MFRGGZDFMZTWQ2LK', recoveryCodeHashes: [codeC] })).totpEnabledAt).toBe(t0 + 10);
+      expect(await store.totpState(user.id)).toEqual({ secret: 'MFRGGZDFMZTWQ2LK', lastStep: null, recoveryCodeHashes: [codeC] });
+      expect(await store.findById(other.id)).toEqual(other);
+      expect((await store.totpState(other.id))?.recoveryCodeHashes).toEqual([codeA]);
+    });
+
+    it('keeps a repeated recovery code hash once', async () => {
+      await store.setTotp(user.id, { secret, recoveryCodeHashes: [codeA, codeB, codeA] });
+      expect((await store.totpState(user.id))?.recoveryCodeHashes).toEqual([codeA, codeB]);
+      await store.setRecoveryCodes(user.id, [codeC, codeC]);
+      expect((await store.totpState(user.id))?.recoveryCodeHashes).toEqual([codeC]);
+    });
+
+    it('accepts only later time steps', async () => {
+      await store.setTotp(user.id, { secret, recoveryCodeHashes: [] });
+      expect(await store.useTotpStep(user.id, 56_666_667)).toBe(true);
+      expect(await store.useTotpStep(user.id, 56_666_667)).toBe(false);
+      expect(await store.useTotpStep(user.id, 56_666_666)).toBe(false);
+      expect(await store.useTotpStep(user.id, 56_666_668)).toBe(true);
+      expect((await store.totpState(user.id))?.lastStep).toBe(56_666_668);
+      expect(await store.useTotpStep(other.id, 56_666_667)).toBe(true);
+      await store.setTotp(user.id, null);
+      expect(await store.useTotpStep(user.id, 56_666_669)).toBe(false);
+      expect(await store.useTotpStep('nobody', 56_666_669)).toBe(false);
+    });
+
+    it('accepts exactly one of 20 concurrent uses of one step', async () => {
+      await store.setTotp(user.id, { secret, recoveryCodeHashes: [] });
+      const used = await Promise.all(Array.from({ length: 20 }, () => store.useTotpStep(user.id, 56_666_667)));
+      expect(used.filter(Boolean)).toHaveLength(1);
+      expect((await store.totpState(user.id))?.lastStep).toBe(56_666_667);
+    });
+
+    it('refuses a step that is not a non-negative integer with ERR_BAD_REQUEST', async () => {
+      await store.setTotp(user.id, { secret, recoveryCodeHashes: [] });
+      for (const step of [-1, 1.5, Number.NaN]) expect(await codeOf(store.useTotpStep(user.id, step))).toBe('ERR_BAD_REQUEST');
+      expect((await store.totpState(user.id))?.lastStep).toBeNull();
+    });
+
+    it('spends a recovery code once and keeps the others', async () => {
+      await store.setTotp(user.id, { secret, recoveryCodeHashes: [codeA, codeB, codeC] });
+      expect(await store.useRecoveryCode(user.id, codeB)).toBe(true);
+      expect(await store.useRecoveryCode(user.id, codeB)).toBe(false);
+      expect(await store.useRecoveryCode(user.id, codeD)).toBe(false);
+      expect(await store.useRecoveryCode('nobody', codeA)).toBe(false);
+      expect((await store.totpState(user.id))?.recoveryCodeHashes).toEqual([codeA, codeC]);
+      expect((await store.totpState(other.id))?.recoveryCodeHashes).toEqual([codeA]);
+    });
+
+    it('spends a recovery code for exactly one of 20 concurrent uses', async () => {
+      await store.setTotp(user.id, { secret, recoveryCodeHashes: [codeA, codeB] });
+      const used = await Promise.all(Array.from({ length: 20 }, () => store.useRecoveryCode(user.id, codeA)));
+      expect(used.filter(Boolean)).toHaveLength(1);
+      expect((await store.totpState(user.id))?.recoveryCodeHashes).toEqual([codeB]);
+    });
+
+    it('replaces the remaining recovery codes', async () => {
+      await store.setTotp(user.id, { secret, recoveryCodeHashes: [codeA, codeB] });
+      await store.useTotpStep(user.id, 5);
+      await store.setRecoveryCodes(user.id, [codeC, codeD]);
+      expect(await store.totpState(user.id)).toEqual({ secret, lastStep: 5, recoveryCodeHashes: [codeC, codeD] });
+      expect(await store.useRecoveryCode(user.id, codeA)).toBe(false);
+      expect(await store.useRecoveryCode(user.id, codeD)).toBe(true);
+    });
+
+    it('fails with ERR_USER_NOT_FOUND for an unknown id and ERR_BAD_REQUEST when off or malformed, changing nothing', async () => {
+      expect(await codeOf(store.setTotp('nobody', { secret, recoveryCodeHashes: [codeA] }))).toBe('ERR_USER_NOT_FOUND');
+      expect(await codeOf(store.setTotp('nobody', null))).toBe('ERR_USER_NOT_FOUND');
+      expect(await codeOf(store.setRecoveryCodes('nobody', [codeA]))).toBe('ERR_USER_NOT_FOUND');
+      expect(await store.totpState('nobody')).toBeNull();
+      expect(await codeOf(store.setRecoveryCodes(user.id, [codeA]))).toBe('ERR_BAD_REQUEST');
+      expect(await store.totpState(user.id)).toBeNull();
+      for (const bad of ['', 'jbswy3dpehpk3pxp', 'JBSWY3DPEHPK3PXP====', 'JBSWY3DP EHPK3PXP']) {
+        expect(await codeOf(store.setTotp(user.id, { secret: bad, recoveryCodeHashes: [codeA] }))).toBe('ERR_BAD_REQUEST');
+      }
+      expect(await codeOf(store.setTotp(user.id, { secret, recoveryCodeHashes: [''] }))).toBe('ERR_BAD_REQUEST');
+      expect(await store.findById(user.id)).toEqual(user);
+      expect(await codeOf(store.setRecoveryCodes(other.id, [codeB, '']))).toBe('ERR_BAD_REQUEST');
+      expect((await store.totpState(other.id))?.recoveryCodeHashes).toEqual([codeA]);
+    });
+
+    it('deletes a user with two-step sign-in on', async () => {
+      await store.setTotp(user.id, { secret, recoveryCodeHashes: [codeA] });
+      expect(await store.delete(user.id)).toBe(true);
+      expect(await store.totpState(user.id)).toBeNull();
+      expect(await store.useRecoveryCode(user.id, codeA)).toBe(false);
+      expect(await store.findById(other.id)).toEqual(other);
     });
   });
 

@@ -69,6 +69,7 @@ describe('SQLite audit log and admin tokens', () => {
       { component: 'admin_tokens', version: 1 },
       { component: 'audit', version: 1 },
       { component: 'users', version: 1 },
+      { component: 'users', version: 2 },
     ]);
     second.close();
   });

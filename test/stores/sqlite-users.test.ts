@@ -45,8 +45,27 @@ describe('SqliteUserStore', () => {
     const second = openDatabase(file);
     const store = new SqliteUserStore(second, { clock });
     expect(await store.findByEmail('ada@EXAMPLE.org')).toEqual(ada);
-    expect(second.prepare("SELECT version FROM schema_migrations WHERE component = 'users'").all()).toEqual([{ version: 1 }]);
+    expect(second.prepare("SELECT version FROM schema_migrations WHERE component = 'users'").all()).toEqual([{ version: 1 }, { version: 2 }]);
     expect(second.prepare('SELECT email, email_normalized FROM users').all()).toEqual([{ email: 'Ada@example.org', email_normalized: 'ada@example.org' }]);
+    second.close();
+  });
+
+  it('upgrades a file from before two-step sign-in, keeping its users with TOTP off', async () => {
+    const file = path.join(dir, 'tessera.db');
+    const clock = new FrozenClock(contractStart);
+    const first = openDatabase(file);
+    const ada = await new SqliteUserStore(first, { clock }).create({ email: 'ada@example.org' });
+    // Back to schema version 1, as a file written by the release before.
+    first.exec(`ALTER TABLE users DROP COLUMN totp_secret; ALTER TABLE users DROP COLUMN totp_enabled_at;
+      ALTER TABLE users DROP COLUMN totp_last_step; ALTER TABLE users DROP COLUMN totp_recovery_codes;
+      DELETE FROM schema_migrations WHERE component = 'users' AND version = 2;`);
+    first.close();
+
+    const second = openDatabase(file);
+    const store = new SqliteUserStore(second, { clock });
+    expect(await store.findById(ada.id)).toEqual({ ...ada, totpEnabledAt: null });
+    expect(await store.totpState(ada.id)).toBeNull();
+    expect((await store.setTotp(ada.id, { secret: 'JBSWY3DPEHPK3PXP', recoveryCodeHashes: [] })).totpEnabledAt).toBe(contractStart / 1000);
     second.close();
   });
 

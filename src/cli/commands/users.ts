@@ -1,7 +1,7 @@
 /**
- * `tessera users add | list | passwd | disable | enable | delete`: user administration on the
- * configured user database. Disabling or deleting a user also ends every session of theirs at
- * once. Every change is audited with actor `cli`.
+ * `tessera users add | list | passwd | disable | enable | delete | two-step-off`: user
+ * administration on the configured user database. Disabling or deleting a user also ends every
+ * session of theirs at once. Every change is audited with actor `cli`.
  */
 import type { Command } from 'commander';
 import { TesseraError } from '../../core/errors';
@@ -118,6 +118,19 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
         return (await deleteUser({ ...revocationDeps(stores, config), users: stores.users }, user, 'cli')).endedSessions;
       });
       io.out(`deleted ${opts.email}; ended ${ended} session(s)`);
+    });
+
+  users
+    .command('two-step-off')
+    .description("turn a user's two-step sign-in off (lost phone and recovery codes)")
+    .requiredOption('--email <email>', 'the user')
+    .action(async (opts: { email: string }) => {
+      await withStores(program, io, async (stores) => {
+        const user = await findUser(stores, opts.email);
+        await stores.users.setTotp(user.id, null);
+        await stores.audit.append({ type: 'user.updated', actor: 'cli', userId: user.id, details: { change: 'two-step-reset' } });
+      });
+      io.out(`two-step sign-in is off for ${opts.email}`);
     });
 
   users

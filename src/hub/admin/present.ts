@@ -42,12 +42,24 @@ export interface UserJson {
   roles: string[];
   disabled: boolean;
   hasPassword: boolean;
+  /** Whether two-step sign-in (TOTP) is on. */
+  totpEnabled: boolean;
   createdAt: number;
   lastLoginAt: number | null;
 }
 
-/** The admin view of a user: whether a password is set, never its hash. */
+/** The admin view of a user: whether a password and two-step sign-in are set, never a hash or secret. */
 export function userJson(u: UserRecord): UserJson {
-  return { id: u.id, email: u.email, name: u.name, roles: u.roles, disabled: u.disabled, hasPassword: u.passwordHash !== null, createdAt: u.createdAt, lastLoginAt: u.lastLoginAt };
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    roles: u.roles,
+    disabled: u.disabled,
+    hasPassword: u.passwordHash !== null,
+    totpEnabled: u.totpEnabledAt !== null,
+    createdAt: u.createdAt,
+    lastLoginAt: u.lastLoginAt,
+  };
 }
 

@@ -16,6 +16,7 @@ import type { HubDeps } from '../deps';
 import { mintBeacons, sitesLacking } from '../handoff/mint';
 import { siteRegistry } from '../handoff/sites';
 import { renderPage } from '../middleware/page';
+import type { SecondFactor } from './second-factor';
 import { fanOutTail, fanOutView } from '../views/fanout';
 
 export type LoginMethod = 'password' | 'magic-link';
@@ -24,15 +25,16 @@ export async function completeLogin(
   ctx: Context,
   deps: HubDeps,
   user: UserRecord,
-  options: { method: LoginMethod; persistent: boolean; returnTo: string | null },
+  options: { method: LoginMethod; persistent: boolean; returnTo: string | null; secondFactor?: SecondFactor },
 ): Promise<void> {
   const record = await ctx.state.sessionControl.login(user, { persistent: options.persistent });
   // Best effort: the session is already stored, and a failed bookkeeping write must not turn a
   // successful sign-in into an error page that still carries the new cookie.
   await deps.users.recordLogin(user.id, nowSeconds(deps.clock)).catch((err: unknown) => ctx.state.log.warn({ err: (err as Error).message, userId: user.id }, 'last-login time not recorded'));
-  ctx.state.log.info({ event: 'login', result: 'success', method: options.method, userId: user.id, sid: record.sid }, 'login succeeded');
+  const secondFactor: Record<string, string> = options.secondFactor === undefined ? {} : { secondFactor: options.secondFactor };
+  ctx.state.log.info({ event: 'login', result: 'success', method: options.method, ...secondFactor, userId: user.id, sid: record.sid }, 'login succeeded');
   deps.metrics.countLogin(options.method, 'success');
-  recordAudit(deps.audit, ctx.state.log, { type: 'login.success', actor: `user:${user.id}`, userId: user.id, sid: record.sid, ip: ctx.ip || null, details: { method: options.method } });
+  recordAudit(deps.audit, ctx.state.log, { type: 'login.success', actor: `user:${user.id}`, userId: user.id, sid: record.sid, ip: ctx.ip || null, details: { method: options.method, ...secondFactor } });
   if (deps.config.login.notifyNewSignIn) {
     const message = newSignInMessage({ to: user.email, device: describeDevice(record.userAgent), ip: record.ip ?? 'unknown', at: new Date(deps.clock.now()) });
     // Not awaited: the person should not wait for the mail server, and a failure is logged.

@@ -8,11 +8,21 @@
  */
 import type { Context } from 'koa';
 import { nowSeconds, type Clock } from '../../core/clock';
-import { TesseraError, type TesseraErrorCode } from '../../core/errors';
+import { hasCode, TesseraError, type TesseraErrorCode } from '../../core/errors';
 import type { SessionRecord } from '../../ports';
-import { passwordLimits } from '../../users/password';
+import { passwordLimits, verifyPassword } from '../../users/password';
 import { renderPage } from '../middleware/page';
 import { passwordView } from '../views/password';
+
+/** Whether `plain` is the password of `passwordHash`; input no password can be is simply wrong. */
+export async function isCurrentPassword(passwordHash: string, plain: string): Promise<boolean> {
+  try {
+    return await verifyPassword(passwordHash, plain);
+  } catch (err) {
+    if (hasCode(err, 'ERR_PASSWORD_POLICY')) return false;
+    throw err;
+  }
+}
 
 /** How long after signing in a link-only account may set a password: ten minutes. */
 export const recentSignInSeconds = 600;

@@ -34,7 +34,8 @@ export type RevokeReason =
   | 'user-disabled'
   | 'user-deleted'
   | 'session-limit'
-  | 'password-changed';
+  | 'password-changed'
+  | 'two-step-changed';
 
 /**
  * What revocation needs. `deliveries` is the outbox worker of this process; without one (the

@@ -9,25 +9,15 @@ import { hasCode, TesseraError } from '../../core/errors';
 import { describeDevice } from '../../core/sessions/device';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import { passwordChangedMessage } from '../../mail/templates';
-import { hashPassword, verifyPassword } from '../../users/password';
+import { hashPassword } from '../../users/password';
 import { recordAudit } from '../audit/record';
-import { refusePasswordChange, signedInRecently } from '../login/password-change';
+import { isCurrentPassword, refusePasswordChange, signedInRecently } from '../login/password-change';
 import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
 import { requireSignedIn } from '../login/require-user';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { revokeUserSessions } from '../revocation/revoke';
 import type { RouteFactory } from '../route';
-
-/** Whether `plain` is the password of `passwordHash`; input no password can be is simply wrong. */
-async function isCurrentPassword(passwordHash: string, plain: string): Promise<boolean> {
-  try {
-    return await verifyPassword(passwordHash, plain);
-  } catch (err) {
-    if (hasCode(err, 'ERR_PASSWORD_POLICY')) return false;
-    throw err;
-  }
-}
 
 export const accountPassword: RouteFactory = (deps) => ({
   name: 'account-password',

@@ -10,7 +10,8 @@ import { dummyVerify, hashPassword, passwordNeedsRehash, verifyPassword } from '
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
-import { completeLogin, requestedReturnTo } from '../login/complete-login';
+import { requestedReturnTo } from '../login/complete-login';
+import { continueSignIn } from '../login/two-step';
 import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
 import { recordAudit } from '../audit/record';
 import type { RouteFactory } from '../route';
@@ -95,7 +96,7 @@ export const loginPassword: RouteFactory = (deps) => ({
           .then((hash) => deps.users.setPasswordHash(user.id, hash))
           .catch((err: unknown) => ctx.state.log.warn({ err: (err as Error).message, userId: user.id }, 'password hash not upgraded'));
       }
-      await completeLogin(ctx, deps, user, { method: 'password', persistent: formField(ctx, 'remember') === '1', returnTo });
+      await continueSignIn(ctx, deps, user, { method: 'password', persistent: formField(ctx, 'remember') === '1', returnTo });
     },
   ],
 });

@@ -1,5 +1,6 @@
 /**
- * `POST /login/link`: consumes a magic link (single use, atomic in the store) and signs in.
+ * `POST /login/link`: consumes a magic link (single use, atomic in the store) and signs in (or,
+ * with two-step sign-in on, goes on to the code: src/hub/login/two-step.ts).
  * An unknown, used or expired token, or a disabled user, all get the same 400 page.
  */
 import type { Context } from 'koa';
@@ -7,7 +8,7 @@ import { nowSeconds } from '../../core/clock';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
-import { completeLogin } from '../login/complete-login';
+import { continueSignIn } from '../login/two-step';
 import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
 import { recordAudit } from '../audit/record';
 import type { RouteFactory } from '../route';
@@ -35,7 +36,7 @@ export const magicLinkConsume: RouteFactory = (deps) => ({
         renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);
         return;
       }
-      await completeLogin(ctx, deps, user, { method: 'magic-link', persistent: false, returnTo: grant.returnTo });
+      await continueSignIn(ctx, deps, user, { method: 'magic-link', persistent: false, returnTo: grant.returnTo });
     },
   ],
 });

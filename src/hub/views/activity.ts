@@ -14,6 +14,10 @@ const accountChanges: Record<string, string> = {
   'password-changed': 'Password changed',
   'password-cleared': 'Password removed',
   name: 'Name changed',
+  'two-step-on': 'Two-step sign-in turned on',
+  'two-step-off': 'Two-step sign-in turned off',
+  'two-step-reset': 'Two-step sign-in turned off by an administrator',
+  'recovery-codes': 'New recovery codes',
 };
 
 const revokeReasons: Record<string, string> = {
@@ -26,6 +30,7 @@ const revokeReasons: Record<string, string> = {
   'password-changed': 'your password changed',
   'session-limit': 'too many sessions',
   'session-replaced': 'someone signed in again on that browser',
+  'two-step-changed': 'two-step sign-in was turned on',
 };
 
 /** What one event means to the person whose account it is. */
@@ -33,9 +38,9 @@ function describe(event: AuditEvent): string {
   const method = methodNames[String(event.details.method)] ?? 'unknown method';
   switch (event.type) {
     case 'login.success':
-      return `Signed in (${method})`;
+      return `Signed in (${method}${event.details.secondFactor === 'recovery-code' ? ' and a recovery code' : event.details.secondFactor === 'totp' ? ' and a code' : ''})`;
     case 'login.failure':
-      return `Failed sign-in attempt (${method})`;
+      return event.reason === 'bad-code' ? `Wrong code after the ${method}` : `Failed sign-in attempt (${method})`;
     case 'user.updated':
       return accountChanges[String(event.details.change)] ?? 'Account changed';
     case 'session.revoked':

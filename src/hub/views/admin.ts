@@ -138,13 +138,14 @@ ${csrfField(m.csrf)}
 <tbody>
 ${m.users.map(
   (u) => html`<tr data-user="${u.id}">
-<td><a href="/admin?email=${encodeURIComponent(u.email)}">${u.email}</a></td><td>${u.name ?? ''}</td><td>${u.roles.join(', ')}</td><td>${u.disabled ? 'disabled' : 'active'}</td><td>${when(u.lastLoginAt)}</td>
+<td><a href="/admin?email=${encodeURIComponent(u.email)}">${u.email}</a></td><td>${u.name ?? ''}</td><td>${u.roles.join(', ')}</td><td>${u.disabled ? 'disabled' : 'active'}${u.totpEnabledAt === null ? '' : ', two-step'}</td><td>${when(u.lastLoginAt)}</td>
 <td>${u.disabled
     ? actionForm(`/admin/users/${u.id}/enable`, m.csrf, 'Enable', 'secondary', `Enable ${u.email}`)
     : u.id === m.selfId
       ? ''
       : actionForm(`/admin/users/${u.id}/disable`, m.csrf, 'Disable', 'danger', `Disable ${u.email} and end their sessions`)}
 ${actionForm(`/admin/users/${u.id}/sessions/revoke`, m.csrf, 'End sessions', 'secondary', `End every session of ${u.email}`)}
+${u.totpEnabledAt === null ? '' : actionForm(`/admin/users/${u.id}/two-step/reset`, m.csrf, 'Turn off two-step', 'secondary', `Turn off two-step sign-in of ${u.email}`)}
 ${u.id === m.selfId ? '' : actionForm(`/admin/users/${u.id}/delete`, m.csrf, 'Delete', 'danger', `Delete ${u.email} and end their sessions`)}</td>
 </tr>`,
 )}

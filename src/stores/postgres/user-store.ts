@@ -4,7 +4,10 @@
  * Schema (component `users`):
  * - `users`: `email_normalized` (`normalizeEmail(email)`, collation "C" so ordering and paging
  *   match SQLite's byte order) carries the case-insensitive UNIQUE constraint; `roles` is a
- *   `text[]`; times are Unix seconds in `bigint`.
+ *   `text[]`; times are Unix seconds in `bigint`. Two-step sign-in: `totp_secret` (null when
+ *   off), `totp_enabled_at`, `totp_last_step`, `totp_recovery_codes` (`text[]` of SHA-256 hex).
+ *   Using a step or a code is one conditional `UPDATE`: a concurrent one waits for the row lock,
+ *   then re-checks its WHERE against the new row, so only one succeeds.
  * - `magic_links`: keyed by the token's SHA-256, never the token; consuming is one
  *   `DELETE … RETURNING`, so concurrent consumers serialise on the row and only one gets it.
  */
@@ -12,8 +15,8 @@ import type { Pool, QueryResultRow } from 'pg';
 import { nowSeconds, type Clock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { normalizeEmail } from '../../core/users/normalize-email';
-import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, UserFilter, UserRecord, UserStore } from '../../ports';
-import { decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueRoles } from '../user-store-shared';
+import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, TotpState, UserFilter, UserRecord, UserStore } from '../../ports';
+import { checkTotpSecret, checkTotpStep, decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueCodeHashes, uniqueRoles } from '../user-store-shared';
 import { applyMigrations, runQuery } from './database';
 import { toStoreError, uniqueViolation } from './errors';
 
@@ -41,6 +44,11 @@ const migrations = [
     CONSTRAINT magic_links_pkey PRIMARY KEY (token_hash)
   );
   CREATE INDEX magic_links_expires_at ON magic_links (expires_at);`,
+  `ALTER TABLE users
+    ADD COLUMN totp_secret text,
+    ADD COLUMN totp_enabled_at bigint,
+    ADD COLUMN totp_last_step bigint,
+    ADD COLUMN totp_recovery_codes text[] NOT NULL DEFAULT '{}';`,
 ] as const;
 
 interface UserRow {
@@ -53,9 +61,16 @@ interface UserRow {
   /** pg returns `bigint` as a string. */
   created_at: string;
   last_login_at: string | null;
+  totp_enabled_at: string | null;
 }
 
-const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at';
+interface TotpRow {
+  totp_secret: string;
+  totp_last_step: string | null;
+  totp_recovery_codes: string[];
+}
+
+const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at, totp_enabled_at';
 
 function toUser(row: UserRow): UserRecord {
   return {
@@ -67,6 +82,7 @@ function toUser(row: UserRow): UserRecord {
     disabled: row.disabled,
     createdAt: Number(row.created_at),
     lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
+    totpEnabledAt: row.totp_enabled_at === null ? null : Number(row.totp_enabled_at),
   };
 }
 
@@ -179,6 +195,51 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
 
   recordLogin(id: string, at: number): Promise<UserRecord> {
     return this.update(id, 'last_login_at', at);
+  }
+
+  async setTotp(id: string, totp: { secret: string; recoveryCodeHashes: string[] } | null): Promise<UserRecord> {
+    const values =
+      totp === null ? [null, null, []] : [checkTotpSecret(totp.secret), nowSeconds(this.clock), uniqueCodeHashes(totp.recoveryCodeHashes)];
+    const { rows } = await this.query<UserRow>(
+      `UPDATE users SET totp_secret = $2, totp_enabled_at = $3, totp_last_step = NULL, totp_recovery_codes = $4 WHERE id = $1 RETURNING ${userColumns}`,
+      [id, ...values],
+    );
+    if (rows[0] === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    return toUser(rows[0]);
+  }
+
+  async totpState(id: string): Promise<TotpState | null> {
+    const { rows } = await this.query<TotpRow>(
+      'SELECT totp_secret, totp_last_step, totp_recovery_codes FROM users WHERE id = $1 AND totp_secret IS NOT NULL',
+      [id],
+    );
+    const row = rows[0];
+    if (row === undefined) return null;
+    return { secret: row.totp_secret, lastStep: row.totp_last_step === null ? null : Number(row.totp_last_step), recoveryCodeHashes: row.totp_recovery_codes };
+  }
+
+  async useTotpStep(id: string, step: number): Promise<boolean> {
+    const { rowCount } = await this.query(
+      'UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < $2)',
+      [id, checkTotpStep(step)],
+    );
+    return rowCount === 1;
+  }
+
+  async useRecoveryCode(id: string, codeHash: string): Promise<boolean> {
+    const { rowCount } = await this.query(
+      'UPDATE users SET totp_recovery_codes = array_remove(totp_recovery_codes, $2) WHERE id = $1 AND totp_secret IS NOT NULL AND $2 = ANY (totp_recovery_codes)',
+      [id, codeHash],
+    );
+    return rowCount === 1;
+  }
+
+  async setRecoveryCodes(id: string, codeHashes: string[]): Promise<void> {
+    const codes = uniqueCodeHashes(codeHashes);
+    const { rowCount } = await this.query('UPDATE users SET totp_recovery_codes = $2 WHERE id = $1 AND totp_secret IS NOT NULL', [id, codes]);
+    if (rowCount === 1) return;
+    if ((await this.findById(id)) === null) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    throw new TesseraError('ERR_BAD_REQUEST', 'two-step sign-in is off');
   }
 
   async createMagicLink(link: NewMagicLink): Promise<void> {

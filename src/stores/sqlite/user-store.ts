@@ -4,7 +4,9 @@
  * Schema (component `users`):
  * - `users`: `email_normalized` (`normalizeEmail(email)`) carries the case-insensitive UNIQUE
  *   constraint and orders listings (byte order, like PostgreSQL's "C" collation); `roles` is a
- *   JSON array; `disabled` 0/1; times are Unix seconds.
+ *   JSON array; `disabled` 0/1; times are Unix seconds. Two-step sign-in: `totp_secret` (null
+ *   when off), `totp_enabled_at`, `totp_last_step`, `totp_recovery_codes` (JSON array of SHA-256
+ *   hex). Using a step or a code is one conditional `UPDATE`, so only one caller can succeed.
  * - `magic_links`: keyed by the token's SHA-256, never the token. Consuming is one
  *   `DELETE … RETURNING`; better-sqlite3 runs statements one at a time, so only one caller can
  *   get a given row.
@@ -13,8 +15,8 @@ import type Database from 'better-sqlite3';
 import { nowSeconds, type Clock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { normalizeEmail } from '../../core/users/normalize-email';
-import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, UserFilter, UserRecord, UserStore } from '../../ports';
-import { decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueRoles } from '../user-store-shared';
+import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, TotpState, UserFilter, UserRecord, UserStore } from '../../ports';
+import { checkTotpSecret, checkTotpStep, decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueCodeHashes, uniqueRoles } from '../user-store-shared';
 import { applyMigrations, runStatements } from './database';
 
 /** Append-only: each entry is one schema version (see `applyMigrations`). */
@@ -38,6 +40,10 @@ const migrations = [
     expires_at INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX magic_links_expires_at ON magic_links (expires_at);`,
+  `ALTER TABLE users ADD COLUMN totp_secret TEXT;
+  ALTER TABLE users ADD COLUMN totp_enabled_at INTEGER;
+  ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+  ALTER TABLE users ADD COLUMN totp_recovery_codes TEXT NOT NULL DEFAULT '[]';`,
 ] as const;
 
 interface UserRow {
@@ -50,6 +56,14 @@ interface UserRow {
   disabled: 0 | 1;
   created_at: number;
   last_login_at: number | null;
+  totp_enabled_at: number | null;
+}
+
+interface TotpRow {
+  totp_secret: string;
+  totp_last_step: number | null;
+  /** JSON array of strings. */
+  totp_recovery_codes: string;
 }
 
 interface MagicLinkRow {
@@ -58,7 +72,7 @@ interface MagicLinkRow {
   return_to: string | null;
 }
 
-const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at';
+const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at, totp_enabled_at';
 
 function toUser(row: UserRow): UserRecord {
   return {
@@ -70,6 +84,7 @@ function toUser(row: UserRow): UserRecord {
     disabled: row.disabled === 1,
     createdAt: row.created_at,
     lastLoginAt: row.last_login_at,
+    totpEnabledAt: row.totp_enabled_at,
   };
 }
 
@@ -91,6 +106,20 @@ function prepareStatements(db: Database.Database) {
     purgeLinks: db.prepare<[number]>('DELETE FROM magic_links WHERE expires_at <= ?'),
     deleteLinksOf: db.prepare<[string]>('DELETE FROM magic_links WHERE user_id = ?'),
     deleteUser: db.prepare<[string]>('DELETE FROM users WHERE id = ?'),
+    setTotp: db.prepare<[string | null, number | null, string, string], UserRow>(
+      `UPDATE users SET totp_secret = ?, totp_enabled_at = ?, totp_last_step = NULL, totp_recovery_codes = ? WHERE id = ? RETURNING ${userColumns}`,
+    ),
+    totpState: db.prepare<[string], TotpRow>('SELECT totp_secret, totp_last_step, totp_recovery_codes FROM users WHERE id = ? AND totp_secret IS NOT NULL'),
+    useStep: db.prepare<[number, string, number]>(
+      'UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)',
+    ),
+    // json_remove by the code's own path keeps the others in order; the WHERE makes a spent or
+    // unknown code change nothing.
+    useCode: db.prepare<{ id: string; hash: string }>(
+      `UPDATE users SET totp_recovery_codes = json_remove(totp_recovery_codes, (SELECT fullkey FROM json_each(users.totp_recovery_codes) WHERE value = @hash))
+       WHERE id = @id AND totp_secret IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(users.totp_recovery_codes) WHERE value = @hash)`,
+    ),
+    setCodes: db.prepare<[string, string]>('UPDATE users SET totp_recovery_codes = ? WHERE id = ? AND totp_secret IS NOT NULL'),
     ping: db.prepare('SELECT 1'),
   };
 }
@@ -217,6 +246,39 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
 
   async recordLogin(id: string, at: number): Promise<UserRecord> {
     return this.update(id, 'last_login_at', at);
+  }
+
+  async setTotp(id: string, totp: { secret: string; recoveryCodeHashes: string[] } | null): Promise<UserRecord> {
+    const row =
+      totp === null
+        ? this.run(() => this.statements.setTotp.get(null, null, '[]', id))
+        : this.run(() =>
+            this.statements.setTotp.get(checkTotpSecret(totp.secret), nowSeconds(this.clock), JSON.stringify(uniqueCodeHashes(totp.recoveryCodeHashes)), id),
+          );
+    if (row === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    return toUser(row);
+  }
+
+  async totpState(id: string): Promise<TotpState | null> {
+    const row = this.run(() => this.statements.totpState.get(id));
+    if (row === undefined) return null;
+    return { secret: row.totp_secret, lastStep: row.totp_last_step, recoveryCodeHashes: JSON.parse(row.totp_recovery_codes) as string[] };
+  }
+
+  async useTotpStep(id: string, step: number): Promise<boolean> {
+    checkTotpStep(step);
+    return this.run(() => this.statements.useStep.run(step, id, step)).changes === 1;
+  }
+
+  async useRecoveryCode(id: string, codeHash: string): Promise<boolean> {
+    return this.run(() => this.statements.useCode.run({ id, hash: codeHash })).changes === 1;
+  }
+
+  async setRecoveryCodes(id: string, codeHashes: string[]): Promise<void> {
+    const codes = JSON.stringify(uniqueCodeHashes(codeHashes));
+    if (this.run(() => this.statements.setCodes.run(codes, id)).changes === 1) return;
+    if ((await this.findById(id)) === null) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    throw new TesseraError('ERR_BAD_REQUEST', 'two-step sign-in is off');
   }
 
   async delete(id: string): Promise<boolean> {

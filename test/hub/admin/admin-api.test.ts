@@ -5,6 +5,7 @@
  */
 import { nowSeconds } from '../../../src/core/clock';
 import { createSessionRecord } from '../../../src/core/sessions/session';
+import type { UserJson } from '../../../src/hub/admin/present';
 import type { AdminScope, SessionRecord, UserRecord } from '../../../src/ports';
 import { startTestHub, testConfig, type TestHub } from '../../support/hub';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -160,6 +161,17 @@ describe('admin API', () => {
     expect(res.body).toEqual({ items: [expect.objectContaining({ email: 'bob@example.com', disabled: true, hasPassword: false })], nextCursor: null });
     expect(res.body.items[0]).not.toHaveProperty('passwordHash');
     expect((await call('GET', '/users?email=ADA', token)).body.items.map((u) => u.id)).toEqual([ada.id]);
+  });
+
+  it('shows whether two-step sign-in is on, never its secret or recovery codes', async () => {
+    const { token } = await tokenWith('users:read');
+    await hub.deps.users.setTotp(ada.id, { secret: 'JBSWY3DPEHPK3PXP', recoveryCodeHashes: ['a'.repeat(64)] });
+    const res = await call('GET', '/users', token);
+    expect((res.body.items as unknown as UserJson[]).map((u) => [u.email, u.totpEnabled])).toEqual([
+      ['ada@example.com', true],
+      ['bob@example.com', false],
+    ]);
+    expect(JSON.stringify(res.body)).not.toMatch(/JBSWY3DPEHPK3PXP|aaaaaaaa/);
   });
 
   it('queries the audit log by type list and user, refusing an unknown type', async () => {

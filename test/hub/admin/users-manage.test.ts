@@ -54,7 +54,7 @@ describe('managing users', () => {
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-      return { status: res.status, body: (await res.json()) as { user?: { id: string; email: string; roles: string[] }; error?: { code: string }; deleted?: string; endedSessions?: number } };
+      return { status: res.status, body: (await res.json()) as { user?: { id: string; email: string; roles: string[]; totpEnabled?: boolean }; error?: { code: string }; deleted?: string; endedSessions?: number } };
     }
 
     it('creates a link-only user, optionally an admin, and invites them by e-mail', async () => {
@@ -83,6 +83,7 @@ describe('managing users', () => {
       ['an address with a header in it', { email: 'x@example.com\nBcc: y@example.com' }, 400, 'ERR_EMAIL_INVALID'],
       ['a missing address', { name: 'Nobody' }, 400, 'ERR_BAD_REQUEST'],
       ['admin as a string', { email: 'z@example.com', admin: 'yes' }, 400, 'ERR_BAD_REQUEST'],
+      ['a misspelt option', { email: 'z@example.com', invte: false }, 400, 'ERR_BAD_REQUEST'],
     ])('refuses %s and stores nothing', async (_name, body, status, code) => {
       const token = await tokenWith('users:write');
       const before = (await hub.deps.users.list({}, { limit: 10 })).items;
@@ -97,6 +98,19 @@ describe('managing users', () => {
       expect(await call(`/users/${ada.id}/delete`, token)).toMatchObject({ status: 403, body: { error: { code: 'ERR_FORBIDDEN' } } });
       expect(await hub.deps.users.findById(ada.id)).not.toBeNull();
       expect(await hub.deps.users.findByEmail('z@example.com')).toBeNull();
+    });
+
+    it("turns a user's two-step sign-in off, keeping their sessions", async () => {
+      const token = await tokenWith('users:write');
+      await hub.deps.users.setTotp(ada.id, { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', recoveryCodeHashes: ['a'.repeat(64)] });
+      const res = await call(`/users/${ada.id}/two-step/reset`, token);
+      expect(res.status).toBe(200);
+      expect(res.body.user).toMatchObject({ id: ada.id, totpEnabled: false });
+      expect(await hub.deps.users.totpState(ada.id)).toBeNull();
+      expect(await hub.deps.sessions.get(adaSession.sid)).not.toBeNull();
+      const [event] = (await hub.deps.audit.query({ type: 'user.updated' }, { limit: 5 })).items;
+      expect(event).toMatchObject({ userId: ada.id, details: { change: 'two-step-reset' } });
+      expect(await call('/users/nobody/two-step/reset', token)).toMatchObject({ status: 404, body: { error: { code: 'ERR_USER_NOT_FOUND' } } });
     });
 
     it('deletes a user: sessions end everywhere first, then the account; 404 for an unknown id', async () => {
@@ -146,6 +160,17 @@ describe('managing users', () => {
       const right = await client.post('/admin/users', { _csrf: csrf, email: 'eve@example.com', admin: '1', password }, sameOrigin);
       expect(right.status).toBe(303);
       expect((await hub.deps.users.findByEmail('eve@example.com'))!.roles).toEqual(['admin']);
+    });
+
+    it("offers and performs turning off a user's two-step sign-in", async () => {
+      await hub.deps.users.setTotp(ada.id, { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', recoveryCodeHashes: ['a'.repeat(64)] });
+      const { client, csrf } = await signInAsRoot();
+      const page = await client.get('/admin/users');
+      expect(page.body).toContain(`action="/admin/users/${ada.id}/two-step/reset"`);
+      expect(page.body).not.toContain(`action="/admin/users/${root.id}/two-step/reset"`);
+      const res = await client.post(`/admin/users/${ada.id}/two-step/reset`, { _csrf: csrf }, sameOrigin);
+      expect(res.status).toBe(303);
+      expect(await hub.deps.users.totpState(ada.id)).toBeNull();
     });
 
     it('deletes a user, but does not delete or disable the admin acting', async () => {

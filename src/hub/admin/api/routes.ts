@@ -13,6 +13,7 @@ import { adminApiUserSessionsRevoke } from './user-sessions-revoke';
 import { adminApiUsersList } from './users-list';
 import { adminApiUserCreate } from './user-create';
 import { adminApiUserDelete } from './user-delete';
+import { adminApiUserTwoStepReset } from './user-two-step-reset';
 
 export const adminApiRoutes: RouteFactory[] = [
   adminApiSessionsList,
@@ -22,6 +23,7 @@ export const adminApiRoutes: RouteFactory[] = [
   adminApiUsersList,
   adminApiUserCreate,
   adminApiUserDelete,
+  adminApiUserTwoStepReset,
   adminApiUserDisable,
   adminApiUserEnable,
   adminApiAuditList,

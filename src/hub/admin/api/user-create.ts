@@ -10,7 +10,7 @@ import { userJson } from '../present';
 import { requireAdminScope, tokenActor } from './auth';
 import { parseInput } from './input';
 
-const body = z.object({
+const body = z.strictObject({
   email: z.string().min(1).max(254),
   name: z.string().trim().min(1).max(200).nullable().default(null),
   admin: z.boolean().default(false),

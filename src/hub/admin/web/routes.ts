@@ -13,6 +13,7 @@ import { adminUserSessionsRevoke } from './user-sessions-revoke';
 import { adminUsersPage } from './users-page';
 import { adminUserCreate } from './user-create';
 import { adminUserDelete } from './user-delete';
+import { adminUserTwoStepReset } from './user-two-step-reset';
 
 export const adminWebRoutes: RouteFactory[] = [
   adminSessionsPage,
@@ -22,6 +23,7 @@ export const adminWebRoutes: RouteFactory[] = [
   adminUsersPage,
   adminUserCreate,
   adminUserDelete,
+  adminUserTwoStepReset,
   adminUserDisable,
   adminUserEnable,
   adminKeysPage,

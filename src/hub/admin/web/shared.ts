@@ -54,6 +54,7 @@ const messages: Record<string, string> = {
   enabled: 'User enabled.',
   created: 'User created; they sign in with an e-mail link.',
   deleted: 'User deleted; their sessions are revoked.',
+  'two-step-reset': 'Two-step sign-in is off for that user; they sign in with the first step alone.',
   rotated: 'A new key is published.',
   retried: 'Delivery queued again.',
 };

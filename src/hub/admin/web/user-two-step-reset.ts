@@ -1,0 +1,31 @@
+/**
+ * `POST /admin/users/:id/two-step/reset` (destructive: re-authentication applies): turns a
+ * user's two-step sign-in off, as the admin API's route of the same name does.
+ */
+import type { Context } from 'koa';
+import { TesseraError } from '../../../core/errors';
+import type { RouteFactory } from '../../route';
+import { pathParam } from '../api/input';
+import { recordAdminAction } from '../audit-action';
+import { adminActor } from './guard';
+import { adminPost } from './shared';
+
+export const adminUserTwoStepReset: RouteFactory = (deps) => ({
+  name: 'admin-user-two-step-reset',
+  method: 'POST',
+  kind: 'page',
+  path: '/admin/users/:id/two-step/reset',
+  middleware: [
+    ...adminPost(deps, true),
+    async function resetTwoStep(ctx: Context) {
+      const found = await deps.users.findById(pathParam(ctx, 'id'));
+      if (found === null) throw new TesseraError('ERR_USER_NOT_FOUND', 'No such user.');
+      const actor = adminActor(ctx);
+      await deps.users.setTotp(found.id, null);
+      await deps.audit.append({ type: 'user.updated', actor, userId: found.id, ip: ctx.ip || null, details: { change: 'two-step-reset' } });
+      await recordAdminAction(deps.audit, ctx, actor, 'user.two-step-reset', found.id, found.id);
+      ctx.status = 303;
+      ctx.redirect('/admin/users?done=two-step-reset');
+    },
+  ],
+});

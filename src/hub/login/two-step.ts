@@ -1,0 +1,92 @@
+/**
+ * Between the two steps of a sign-in: the first factor (password or e-mail link) passed, the
+ * code is still to come. Nothing is signed in yet: no session is created or changed. The
+ * browser holds the pending sign-in in a cookie, `__Host-tessera-2step`, whose value is a
+ * token the hub signed with its own keys (`typ: two-step+jwt`, 5 minutes, `iss` = `aud` = the
+ * hub) naming the user, the first factor, "keep me signed in" and `return_to`; any hub
+ * instance can check it, and nobody can make one. It proves only the first factor: the code
+ * page accepts it with a valid code of that user and nothing else, and the code checks are
+ * rate-limited per account like passwords.
+ */
+import type { Context } from 'koa';
+import { nowSeconds } from '../../core/clock';
+import { TesseraError } from '../../core/errors';
+import { signCompactJws, verifyCompactJws } from '../../core/tokens/compact-jws';
+import type { TokenCodes } from '../../core/tokens/rejection-codes';
+import type { UserRecord } from '../../ports';
+import { clearCookie, setCookie, type CookieAttributes } from '../cookies';
+import type { HubDeps } from '../deps';
+import { completeLogin, requestedReturnTo, type LoginMethod } from './complete-login';
+
+export const TWO_STEP_TYP = 'two-step+jwt';
+export const twoStepCookieName = '__Host-tessera-2step';
+/** How long the code page waits for the code after the first factor. */
+export const PENDING_SECONDS = 300;
+
+const cookieAttributes: Omit<CookieAttributes, 'maxAge'> = { httpOnly: true, secure: true, sameSite: 'lax', path: '/' };
+
+/** Every failed check of the pending token means the same: sign in again. */
+const PENDING_CODES = Object.fromEntries(
+  ['oversize', 'malformed', 'duplicate', 'alg', 'typ', 'kidMissing', 'kidMalformed', 'kidUnknown', 'headerForbidden', 'signature', 'issuer', 'audience', 'expired', 'iatFuture', 'lifetime', 'claims', 'jtiMissing'].map((check) => [check, 'ERR_LOGIN_EXPIRED']),
+) as unknown as TokenCodes;
+
+export interface PendingSignIn {
+  userId: string;
+  method: LoginMethod;
+  persistent: boolean;
+  returnTo: string | null;
+}
+
+export interface SignInOptions {
+  method: LoginMethod;
+  persistent: boolean;
+  returnTo: string | null;
+}
+
+/**
+ * What every first factor does once it passed: sign in at once, or, when the user has turned
+ * two-step sign-in on, hold the sign-in for the code (303 to `/login/code`).
+ */
+export async function continueSignIn(ctx: Context, deps: HubDeps, user: UserRecord, options: SignInOptions): Promise<void> {
+  if (user.totpEnabledAt === null) return completeLogin(ctx, deps, user, options);
+  const now = nowSeconds(deps.clock);
+  const token = signCompactJws(
+    { iss: deps.config.publicUrl, aud: deps.config.publicUrl, sub: user.id, iat: now, exp: now + PENDING_SECONDS, amr: options.method, rem: options.persistent, rt: options.returnTo },
+    deps.keyring.signingKey(),
+    TWO_STEP_TYP,
+  );
+  setCookie(ctx, twoStepCookieName, token, { ...cookieAttributes, maxAge: PENDING_SECONDS });
+  ctx.state.log.info({ event: 'login', result: 'second-step', method: options.method, userId: user.id }, 'first factor passed; waiting for the code');
+  ctx.status = 303;
+  ctx.redirect('/login/code');
+}
+
+/** The sign-in this browser has pending, or null (none, expired, or not the hub's). */
+export async function pendingSignIn(ctx: Context, deps: HubDeps): Promise<PendingSignIn | null> {
+  const token = ctx.cookies.get(twoStepCookieName);
+  if (!token) return null;
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await verifyCompactJws(token, {
+      typ: TWO_STEP_TYP,
+      codes: PENDING_CODES,
+      algorithms: [deps.config.tokens.algorithm],
+      keys: (kid) => deps.keyring.verificationKey(kid),
+      maxTokenBytes: 4096,
+    }));
+  } catch (err) {
+    if (err instanceof TesseraError) return null;
+    throw err;
+  }
+  const now = nowSeconds(deps.clock);
+  const { iss, aud, sub, iat, exp, amr, rem, rt } = payload;
+  if (iss !== deps.config.publicUrl || aud !== deps.config.publicUrl || typeof sub !== 'string') return null;
+  if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= now || iat > now + 5 || exp - iat > PENDING_SECONDS) return null;
+  if ((amr !== 'password' && amr !== 'magic-link') || typeof rem !== 'boolean' || (rt !== null && typeof rt !== 'string')) return null;
+  return { userId: sub, method: amr, persistent: rem, returnTo: requestedReturnTo(deps, rt) };
+}
+
+/** Forgets the pending sign-in (done, or given up). */
+export function clearPendingSignIn(ctx: Context): void {
+  clearCookie(ctx, twoStepCookieName, cookieAttributes);
+}

@@ -1,0 +1,54 @@
+/**
+ * `GET /account/two-step`: two-step sign-in on the account page. While it is off: a new secret
+ * as a QR code and as text, and the form that turns it on (src/hub/routes/account-two-step-enable.ts);
+ * the secret is not stored until then. While it is on: turn it off, or new recovery codes.
+ */
+import type { Context } from 'koa';
+import { TesseraError } from '../../core/errors';
+import { newTotpSecret, qrSvg, totpUri } from '../../users/two-step';
+import type { HubDeps } from '../deps';
+import { signedInRecently } from '../login/password-change';
+import { requireSignedIn } from '../login/require-user';
+import { renderPage } from '../middleware/page';
+import type { RouteFactory } from '../route';
+import { passwordReauthView } from '../views/password';
+import { enrolView, manageView } from '../views/two-step';
+
+const infoByQuery: Record<string, string> = { on: 'Two-step sign-in is on.' };
+
+/**
+ * The enrolment page: a fresh secret, or after a refused attempt the same one again (the app
+ * already holds it), with `error` above the form.
+ */
+export async function renderEnrolment(ctx: Context, deps: HubDeps, error: string | null, status = 200, secret = newTotpSecret()): Promise<void> {
+  const user = ctx.state.session.user!;
+  const svg = await qrSvg(totpUri({ issuer: `Tessera (${new URL(deps.config.publicUrl).host})`, account: user.email, secret }));
+  renderPage(ctx, { title: 'Two-step sign-in', body: enrolView({ csrf: ctx.state.sessionControl.csrfToken(), secret, qrSvg: svg, hasPassword: user.passwordHash !== null, error }) }, status);
+}
+
+export const accountTwoStepPage: RouteFactory = (deps) => ({
+  name: 'account-two-step-page',
+  method: 'GET',
+  kind: 'page',
+  path: '/account/two-step',
+  middleware: [
+    requireSignedIn,
+    async function showTwoStep(ctx: Context) {
+      const user = ctx.state.session.user!;
+      if (user.totpEnabledAt !== null) {
+        const state = await deps.users.totpState(user.id);
+        if (state === null) throw new TesseraError('ERR_USER_NOT_FOUND', 'No such user.');
+        const since = new Date(user.totpEnabledAt * 1000).toISOString().slice(0, 10);
+        const info = infoByQuery[String(ctx.query.done)] ?? null;
+        renderPage(ctx, { title: 'Two-step sign-in', body: manageView({ csrf: ctx.state.sessionControl.csrfToken(), since, recoveryCodesLeft: state.recoveryCodeHashes.length, info }) });
+        return;
+      }
+      if (user.passwordHash === null && !signedInRecently(ctx.state.sessionControl.record()!, deps.clock)) {
+        const signInHref = `/login?return_to=${encodeURIComponent(`${deps.config.publicUrl}/account/two-step`)}`;
+        renderPage(ctx, { title: 'Two-step sign-in', body: passwordReauthView({ signInHref, what: 'turn on two-step sign-in' }) });
+        return;
+      }
+      await renderEnrolment(ctx, deps, null);
+    },
+  ],
+});
