@@ -183,7 +183,12 @@ export async function startHub(config: Config, options: { clock?: Clock; logger?
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const opened = await openStores(config, clock, logger);
-  const keyring = await openKeyring(config, clock, logger);
+  // A start that fails from here on closes the stores again: an open Redis client alone would
+  // keep `tessera serve` alive after it printed its error, and nothing would restart it.
+  const keyring = await openKeyring(config, clock, logger).catch(async (err: unknown) => {
+    await opened.close();
+    throw err;
+  });
   const metrics = createHubMetrics({ outbox: opened.outbox, keyring, clock, logger });
   const stores = timedStores(opened, metrics);
   const worker = createDeliveryWorker(config, clock, logger, stores, keyring, { metrics });
@@ -194,6 +199,9 @@ export async function startHub(config: Config, options: { clock?: Clock; logger?
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
+  }).catch(async (err: unknown) => {
+    await stores.close();
+    throw err;
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
@@ -272,8 +280,9 @@ export function startMaintenance(
 /**
  * One pass of the periodic purge: expired sessions and jtis (SQL stores; Redis expires keys by
  * itself), projections that outlived their session (the application may have extended their
- * TTL), expired sign-in links, and audit events past `admin.auditRetentionDays`. Failures
- * are logged; the next pass tries again.
+ * TTL), expired sign-in links, and audit events and delivered back-channel logouts past
+ * `admin.auditRetentionDays` (the outbox would otherwise grow with every revocation, and its
+ * gauges count it at every scrape). Failures are logged; the next pass tries again.
  */
 export async function purgeExpired(config: Config, clock: Clock, logger: Logger, stores: OpenedStores): Promise<void> {
   const now = Math.floor(clock.now() / 1000);
@@ -282,6 +291,7 @@ export async function purgeExpired(config: Config, clock: Clock, logger: Logger,
     stores.projections?.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging projections of ended sessions failed')),
     stores.users.purgeExpired(now).catch((err: unknown) => logger.warn({ err }, 'purging expired sign-in links failed')),
     stores.audit.purgeOlderThan(now - config.admin.auditRetentionDays * 86400).catch((err: unknown) => logger.warn({ err }, 'purging old audit events failed')),
+    stores.outbox.purgeDelivered(now - config.admin.auditRetentionDays * 86400).catch((err: unknown) => logger.warn({ err }, 'purging delivered back-channel logouts failed')),
   ]);
 }
 

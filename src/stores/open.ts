@@ -120,25 +120,32 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
   let outbox: Outbox;
   let audit: AuditLog;
   let adminTokens: AdminTokenStore;
-  if (config.database.url !== null) {
-    const { createPool } = adapter<typeof PostgresDatabaseModule>('./postgres/database');
-    const { PostgresUserStore } = adapter<typeof PostgresUserStoreModule>('./postgres/user-store');
-    const { PostgresOutbox } = adapter<typeof PostgresOutboxModule>('./postgres/outbox');
-    const { PostgresAuditLog } = adapter<typeof PostgresAuditLogModule>('./postgres/audit-log');
-    const { PostgresAdminTokenStore } = adapter<typeof PostgresAdminTokenStoreModule>('./postgres/admin-token-store');
-    const pool = createPool(config.database.url);
-    closers.push(() => pool.end());
-    users = await PostgresUserStore.open(pool, { clock });
-    outbox = await PostgresOutbox.open(pool, { clock });
-    audit = await PostgresAuditLog.open(pool, { clock });
-    adminTokens = await PostgresAdminTokenStore.open(pool, { clock });
-    logger.info({ database: 'postgres' }, 'user database opened');
-  } else {
-    const db = sqliteAt(kind === 'memory' ? ':memory:' : kind === 'sqlite' ? config.store.url.slice('sqlite:'.length) || defaultSqlitePath : defaultSqlitePath);
-    users = new SqliteUserStore(db, { clock });
-    outbox = new SqliteOutbox(db, { clock });
-    audit = new SqliteAuditLog(db, { clock });
-    adminTokens = new SqliteAdminTokenStore(db, { clock });
+  try {
+    if (config.database.url !== null) {
+      const { createPool } = adapter<typeof PostgresDatabaseModule>('./postgres/database');
+      const { PostgresUserStore } = adapter<typeof PostgresUserStoreModule>('./postgres/user-store');
+      const { PostgresOutbox } = adapter<typeof PostgresOutboxModule>('./postgres/outbox');
+      const { PostgresAuditLog } = adapter<typeof PostgresAuditLogModule>('./postgres/audit-log');
+      const { PostgresAdminTokenStore } = adapter<typeof PostgresAdminTokenStoreModule>('./postgres/admin-token-store');
+      const pool = createPool(config.database.url);
+      closers.push(() => pool.end());
+      users = await PostgresUserStore.open(pool, { clock });
+      outbox = await PostgresOutbox.open(pool, { clock });
+      audit = await PostgresAuditLog.open(pool, { clock });
+      adminTokens = await PostgresAdminTokenStore.open(pool, { clock });
+      logger.info({ database: 'postgres' }, 'user database opened');
+    } else {
+      const db = sqliteAt(kind === 'memory' ? ':memory:' : kind === 'sqlite' ? config.store.url.slice('sqlite:'.length) || defaultSqlitePath : defaultSqlitePath);
+      users = new SqliteUserStore(db, { clock });
+      outbox = new SqliteOutbox(db, { clock });
+      audit = new SqliteAuditLog(db, { clock });
+      adminTokens = new SqliteAdminTokenStore(db, { clock });
+    }
+  } catch (err) {
+    // The Redis client opened above keeps reconnecting, and so keeps the process alive: a start
+    // that fails here (PostgreSQL down, a migration refused) must not leave a process that hangs.
+    for (const close of closers.reverse()) await close();
+    throw err;
   }
   const readiness: ReadinessCheck[] = [
     { store: 'sessions', ping: () => sessions.ping() },

@@ -4,7 +4,7 @@
  * run inside one transaction that holds a transaction-level advisory lock: the first instance
  * applies them, the others wait and then find nothing left to do.
  */
-import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import { Pool, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { TesseraError } from '../../core/errors';
 import { toStoreError } from './errors';
 
@@ -19,6 +19,14 @@ const schemaName = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** How long to wait for a connection before failing with `ERR_STORE_UNAVAILABLE`. */
 const connectTimeoutMs = 5_000;
+/**
+ * How long one statement of {@link runQuery} may take before it fails with
+ * `ERR_STORE_UNAVAILABLE` (its connection is then dropped, not reused). Without it a lock left
+ * open on a table, or a server that stopped answering on a live connection, holds the request,
+ * the outbox worker and shutdown until TCP gives up (minutes); Redis has the same bound.
+ * Migrations wait for the advisory lock without it.
+ */
+const queryTimeoutMs = 5_000;
 
 export interface PoolOptions {
   /**
@@ -118,9 +126,22 @@ export async function applyMigrations(pool: Pool, component: string, migrations:
  */
 export async function runQuery<R extends QueryResultRow>(pool: Pool, text: string, values: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
   try {
-    const result = await pool.query<R>(text, values);
+    const result = await boundedQuery<R>(pool, text, values);
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   } catch (err) {
     throw toStoreError(err);
   }
+}
+
+/**
+ * One statement on the pool, failing after {@link queryTimeoutMs}; pg's own error, for callers
+ * that look at its SQLSTATE before {@link toStoreError}.
+ *
+ * @example
+ * await boundedQuery(pool, 'INSERT INTO users (id) VALUES ($1)', [id]);
+ */
+export function boundedQuery<R extends QueryResultRow>(pool: Pool, text: string, values: unknown[]): Promise<QueryResult<R>> {
+  // pg reads `query_timeout` per query as well as per pool; its types know only the latter.
+  const query: QueryConfig & { query_timeout: number } = { text, values, query_timeout: queryTimeoutMs };
+  return pool.query<R>(query);
 }

@@ -17,7 +17,7 @@ import { TesseraError } from '../../core/errors';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, TotpState, UserFilter, UserRecord, UserStore } from '../../ports';
 import { checkTotpSecret, checkTotpStep, decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueCodeHashes, uniqueRoles } from '../user-store-shared';
-import { applyMigrations, runQuery } from './database';
+import { applyMigrations, boundedQuery, runQuery } from './database';
 import { toStoreError, uniqueViolation } from './errors';
 
 /** Append-only: each entry is one schema version (see `applyMigrations`). */
@@ -118,7 +118,8 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
   async create(user: NewUser): Promise<UserRecord> {
     const record = newUserRecord(user, nowSeconds(this.clock));
     try {
-      await this.pool.query(
+      await boundedQuery(
+        this.pool,
         `INSERT INTO users (id, email, email_normalized, name, password_hash, roles, disabled, created_at, last_login_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
         [record.id, record.email, normalizeEmail(record.email), record.name, record.passwordHash, record.roles, record.disabled, record.createdAt],
@@ -244,7 +245,7 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
 
   async createMagicLink(link: NewMagicLink): Promise<void> {
     try {
-      await this.pool.query('INSERT INTO magic_links (token_hash, user_id, email, return_to, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+      await boundedQuery(this.pool, 'INSERT INTO magic_links (token_hash, user_id, email, return_to, expires_at) VALUES ($1, $2, $3, $4, $5)', [
         link.tokenHash,
         link.userId,
         link.email,
