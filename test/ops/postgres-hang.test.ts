@@ -12,11 +12,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
-import { createPool } from '../src/stores/postgres/database';
-import { CookieClient, csrfFrom } from './support/client';
-import { startHubProcess, type HubProcess } from './support/hub-process';
-import { databaseUrl, describeWithPostgres } from './support/services';
-import { eventually } from './metrics/exposition';
+import { createPool } from '../../src/stores/postgres/database';
+import { CookieClient, csrfFrom } from '../support/client';
+import { startHubProcess, type HubProcess } from '../support/hub-process';
+import { databaseUrl, describeWithPostgres } from '../support/services';
+import { eventually } from '../metrics/exposition';
 
 jest.setTimeout(90_000);
 
@@ -40,7 +40,7 @@ describeWithPostgres('a PostgreSQL query that does not come back', () => {
   let locker: PoolClient | undefined;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-review-ops-pg-'));
+    dir = mkdtempSync(join(tmpdir(), 'tessera-ops-pg-'));
     schema = `review_ops_${randomBytes(6).toString('hex')}`;
     admin = createPool(databaseUrl);
     await admin.query(`CREATE SCHEMA ${schema}`);

@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHubProcess } from './support/hub-process';
-import { freePort } from './support/own-servers';
-import { describeWithRedis, redisUrl } from './support/services';
+import { startHubProcess } from '../support/hub-process';
+import { freePort } from '../support/own-servers';
+import { describeWithRedis, redisUrl } from '../support/services';
 
 jest.setTimeout(60_000);
 
@@ -20,11 +20,11 @@ describeWithRedis('tessera serve on Redis: a failed start exits 1', () => {
   let env: Record<string, string>;
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-review-ops-start-'));
+    dir = mkdtempSync(join(tmpdir(), 'tessera-ops-start-'));
     env = {
       TESSERA_PUBLIC_URL: 'https://hub.example.com',
       TESSERA_STORE: redisUrl,
-      TESSERA_STORE_PREFIX: `review-ops-${randomBytes(4).toString('hex')}:`,
+      TESSERA_STORE_PREFIX: `tessera-ops-${randomBytes(4).toString('hex')}:`,
       TESSERA_KEYS_DIR: join(dir, 'keys'),
       TESSERA_MAIL_DIR: join(dir, 'mail'),
     };

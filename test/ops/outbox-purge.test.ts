@@ -6,16 +6,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/load';
-import { FrozenClock, nowSeconds } from '../src/core/clock';
-import { silentLogger } from '../src/log/logger';
-import { purgeExpired } from '../src/main';
-import { openStores } from '../src/stores/open';
+import { loadConfig } from '../../src/config/load';
+import { FrozenClock, nowSeconds } from '../../src/core/clock';
+import { silentLogger } from '../../src/log/logger';
+import { purgeExpired } from '../../src/main';
+import { openStores } from '../../src/stores/open';
 
 describe('periodic purge of the logout outbox', () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-review-ops-purge-'));
+    dir = mkdtempSync(join(tmpdir(), 'tessera-ops-purge-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
