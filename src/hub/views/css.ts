@@ -26,4 +26,7 @@ th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid rgba(1
 td form { margin: 0; } td button { margin: 0; padding: .3rem .7rem; }
 .muted { color: var(--muted); }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 1rem; font-size: .8rem; background: rgba(30,125,50,.15); color: var(--ok); }
+.qr { margin: 1rem 0; }
+.qr svg { width: 12rem; height: 12rem; background: #fff; }
+ul.codes { columns: 2; list-style: none; padding: 0; font-size: 1.1rem; }
 `;
