@@ -215,16 +215,20 @@ ${nextLink(m.next)}`;
 }
 
 /** The password form that confirms a destructive action, re-posting its fields to the same action. */
-export function reauthView(m: { action: string; fields: Record<string, string>; csrf: string; error: string | null; hasPassword: boolean }): SafeHtml {
+export function reauthView(m: { action: string; fields: Record<string, string>; csrf: string; error: string | null; hasPassword: boolean; twoStep: boolean }): SafeHtml {
   if (!m.hasPassword) {
     return html`<p>This action needs a recent sign-in. Your account has no password: sign out and sign in again, then repeat the action.</p>`;
   }
   return html`${notice('error', m.error)}
 <form method="post" action="${m.action}" class="card">
 ${csrfField(m.csrf)}${Object.entries(m.fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
-<p>This action ends sessions. Enter your password to confirm it is you.</p>
+<p>This action needs a recent sign-in. Enter your password${m.twoStep ? ' and a code from your authenticator app' : ''} to confirm it is you.</p>
 <label for="reauth-password">Password</label>
 <input type="password" id="reauth-password" name="password" autocomplete="current-password" required>
+${m.twoStep
+    ? html`<label for="reauth-code">Code from the app, or a recovery code</label>
+<input type="text" id="reauth-code" name="reauth_code" autocomplete="one-time-code" required maxlength="32">`
+    : ''}
 <button type="submit" class="danger">Confirm</button>
 </form>`;
 }

@@ -9,6 +9,7 @@ import { createSessionRecord } from '../../../src/core/sessions/session';
 import { adminApiRoutes } from '../../../src/hub/admin/api/routes';
 import { adminWebRoutes } from '../../../src/hub/admin/web/routes';
 import type { SessionRecord, UserRecord } from '../../../src/ports';
+import { generate } from 'otplib';
 import { hashPassword } from '../../../src/users/password';
 import { CookieClient, csrfFrom } from '../../support/client';
 import { startTestHub, testConfig, type TestHub } from '../../support/hub';
@@ -104,6 +105,24 @@ describe('admin web UI', () => {
     const res = await client.post(`/admin/sessions/${target.sid}/revoke`, {}, { ...sameOrigin, accept: 'application/json' });
     expect([res.status, JSON.parse(res.body).error.code]).toEqual([403, 'ERR_CSRF']);
     expect(await hub.deps.sessions.get(target.sid)).not.toBeNull();
+  });
+
+  it('asks an admin with two-step sign-in on for a code as well as the password', async () => {
+    const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    const client = await signIn('root@example.com');
+    await hub.deps.users.setTotp(root.id, { secret, recoveryCodeHashes: [] });
+    hub.clock.advance(601_000);
+    const csrf = csrfFrom((await client.get('/admin/users')).body);
+    const ask = await client.post(`/admin/users/${ada.id}/disable`, { _csrf: csrf }, sameOrigin);
+    expect(ask.status).toBe(200);
+    expect(ask.body).toContain('name="reauth_code"');
+    const passwordOnly = await client.post(`/admin/users/${ada.id}/disable`, { _csrf: csrf, password, reauth_code: '000000' }, sameOrigin);
+    expect(passwordOnly.status).toBe(401);
+    expect((await hub.deps.users.findById(ada.id))!.disabled).toBe(false);
+    const code = await generate({ secret, epoch: nowSeconds(hub.clock) });
+    const both = await client.post(`/admin/users/${ada.id}/disable`, { _csrf: csrf, password, reauth_code: code }, sameOrigin);
+    expect(both.status).toBe(303);
+    expect((await hub.deps.users.findById(ada.id))!.disabled).toBe(true);
   });
 
   it('asks for the password before a destructive action once the sign-in is older than admin.reauthSeconds', async () => {

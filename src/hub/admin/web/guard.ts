@@ -7,7 +7,8 @@
  *   the sign-in (a login rotates the session, so its `createdAt` is the login time) and the
  *   last re-authentication in this session, which is an `admin.action` audit event: durable,
  *   shared by every hub instance, and visible to other admins. When it is too old, the action is
- *   answered with a password form that posts the same action again with the password.
+ *   answered with a password form that posts the same action again with the password (and, for
+ *   an admin with two-step sign-in on, a code from the app or a recovery code as well).
  */
 import type { Context, Middleware, Next } from 'koa';
 import { nowSeconds } from '../../../core/clock';
@@ -17,6 +18,7 @@ import { verifyPassword } from '../../../users/password';
 import type { HubDeps } from '../../deps';
 import { requireSignedIn } from '../../login/require-user';
 import { refuseWhenLimited } from '../../login/rate-limit';
+import { checkSecondFactor } from '../../login/second-factor';
 import { formField } from '../../middleware/body';
 import { renderPage } from '../../middleware/page';
 import { reauthView } from '../../views/admin';
@@ -46,15 +48,18 @@ export function requireRecentPassword(deps: HubDeps): Middleware {
     const now = nowSeconds(deps.clock);
     if (now - (await lastCredentialEntry(deps, ctx)) <= deps.config.admin.reauthSeconds) return next();
     const user = ctx.state.session.user!;
-    const fields = Object.fromEntries(Object.entries(ctx.request.body as Record<string, unknown>).filter(([k, v]) => k !== '_csrf' && k !== 'password' && typeof v === 'string')) as Record<string, string>;
+    const fields = Object.fromEntries(Object.entries(ctx.request.body as Record<string, unknown>).filter(([k, v]) => k !== '_csrf' && k !== 'password' && k !== 'reauth_code' && typeof v === 'string')) as Record<string, string>;
+    const twoStep = user.totpEnabledAt !== null;
     const form = (error: string | null) =>
-      renderPage(ctx, { title: 'Confirm your password', body: reauthView({ action: ctx.path, fields, csrf: ctx.state.sessionControl.csrfToken(), error, hasPassword: user.passwordHash !== null }) }, error === null ? 200 : 401);
+      renderPage(ctx, { title: 'Confirm your password', body: reauthView({ action: ctx.path, fields, csrf: ctx.state.sessionControl.csrfToken(), error, hasPassword: user.passwordHash !== null, twoStep }) }, error === null ? 200 : 401);
     const password = formField(ctx, 'password');
     if (password === '' || user.passwordHash === null) return form(null);
     // The same per-account budget as the login form: this is a password guess too.
     const accountKey = normalizeEmail(user.email);
     refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
-    if (!(await verifyPassword(user.passwordHash, password))) return form('That password is not right.');
+    if (!(await verifyPassword(user.passwordHash, password))) return form(twoStep ? 'That password or code is not right.' : 'That password is not right.');
+    // With two-step sign-in on, the password alone is not the admin: the code is asked too.
+    if (twoStep && (await checkSecondFactor(deps, user.id, formField(ctx, 'reauth_code'))) === null) return form('That password or code is not right.');
     await deps.limits.perAccount.reset(accountKey);
     await deps.audit.append({ type: 'admin.action', actor: adminActor(ctx), userId: user.id, sid: ctx.state.session.sid, ip: ctx.ip || null, details: { action: 'reauth', target: user.id } });
     await next();
