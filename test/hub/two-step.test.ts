@@ -213,6 +213,24 @@ describe('two-step sign-in', () => {
       expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(client.cookies.has('__Host-tessera')).toBe(false);
     });
+
+    it('does not give code guesses a fresh account budget when the password is entered again', async () => {
+      await enrol();
+      const limit = hub.deps.config.login.accountLimit;
+      let wrongCodes = 0;
+      let limited = false;
+      for (let round = 0; round < 3 && !limited; round += 1) {
+        const { client, res } = await passwordStep();
+        if (res.status === 429) limited = true;
+        for (let i = 0; i < limit - 1 && !limited; i += 1) {
+          const answer = await submitCode(client, '000000');
+          if (answer.status === 429) limited = true;
+          else wrongCodes += 1;
+        }
+      }
+      expect(limited).toBe(true);
+      expect(wrongCodes).toBeLessThan(limit);
+    });
   });
 
   describe('managing it', () => {

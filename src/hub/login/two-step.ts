@@ -46,8 +46,17 @@ export interface SignInOptions {
 /**
  * What every first factor does once it passed: sign in at once, or, when the user has turned
  * two-step sign-in on, hold the sign-in for the code (303 to `/login/code`).
+ *
+ * The user is read again first: `checked` was read before the first factor's check (argon2
+ * takes a while), and two-step sign-in turned on, or the user disabled or deleted, meanwhile
+ * must not be missed (401 `ERR_LOGIN_FAILED` for the latter two, nothing stored).
  */
-export async function continueSignIn(ctx: Context, deps: HubDeps, user: UserRecord, options: SignInOptions): Promise<void> {
+export async function continueSignIn(ctx: Context, deps: HubDeps, checked: UserRecord, options: SignInOptions): Promise<void> {
+  const user = await deps.users.findById(checked.id);
+  if (user === null || user.disabled) {
+    ctx.state.log.info({ event: 'login', result: 'failure', method: options.method, reason: user === null ? 'unknown-user' : 'disabled', code: 'ERR_LOGIN_FAILED', userId: checked.id }, 'login failed');
+    throw new TesseraError('ERR_LOGIN_FAILED', 'That account cannot sign in.');
+  }
   if (user.totpEnabledAt === null) return completeLogin(ctx, deps, user, options);
   const now = nowSeconds(deps.clock);
   const token = signCompactJws(

@@ -88,7 +88,9 @@ export const loginPassword: RouteFactory = (deps) => ({
         return;
       }
 
-      await deps.limits.perAccount.reset(accountKey);
+      // With two-step sign-in on, the code resets the budget (login-code.ts): a reset here would
+      // give every re-entry of a known password a fresh budget of code guesses.
+      if (user.totpEnabledAt === null) await deps.limits.perAccount.reset(accountKey);
       if (user.passwordHash !== null && passwordNeedsRehash(user.passwordHash)) {
         // Made with older, weaker parameters: upgraded while the plain password is at hand. Best
         // effort, like the last-login time (a password below today's minimum length stays as is).
