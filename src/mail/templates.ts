@@ -171,6 +171,29 @@ export function twoStepChangedMessage(input: { to: string; change: 'on' | 'off' 
 }
 
 /**
+ * The notice that an administrator turned the person's two-step sign-in off: always sent, since
+ * it is what someone who talked a help desk into it would not want the owner to see.
+ *
+ * @example
+ * await mailer.send(twoStepResetByAdminMessage({ to: user.email, at: new Date(clock.now()) }));
+ */
+export function twoStepResetByAdminMessage(input: { to: string; at: Date; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const when = formatUtc(input.at);
+  const lines = [
+    `An administrator turned off two-step sign-in for your ${product} account at ${when}.`,
+    'You sign in with your password or an e-mail link alone until you turn it on again from your account page.',
+    'If you did not ask for this, contact your administrator at once.',
+  ];
+  return {
+    to: input.to,
+    subject: `Two-step sign-in was turned off for your ${product} account`,
+    text: ['Hello,', '', ...lines, ''].join('\n'),
+    html: page(['<p>Hello,</p>', ...lines.map((line) => `<p>${escapeHtml(line)}</p>`)]),
+  };
+}
+
+/**
  * A notice about something done on the account: `what` happened, then the time, device and
  * address it was done from, then "if this was you, nothing to do" and `advice` for when it was
  * not. The device (a user agent, attacker-controlled) is shortened and, like everything else,

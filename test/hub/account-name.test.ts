@@ -40,10 +40,11 @@ describe('changing the display name', () => {
     ['a name longer than 200 characters', 'x'.repeat(201)],
     ['a line break', 'Ada\nBcc: someone'],
     ['a control character', 'Ada\u0007'],
+    ['a right-to-left override', 'Ada\u202Egnp.exe'],
   ])('refuses %s with 400 and keeps the old name', async (_name, name) => {
     const res = await client.post('/account/name', { _csrf: csrf, name }, sameOrigin);
     expect(res.status).toBe(400);
-    expect(res.body).toContain('at most 200 characters, on one line');
+    expect(res.body).toContain('at most 200 characters, on one line, without control characters');
     expect(await stored()).toBe('Ada');
   });
 

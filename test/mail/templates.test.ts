@@ -1,4 +1,4 @@
-import { accountCreatedMessage, magicLinkMessage, newSignInMessage, passwordChangedMessage, sessionsEndedByAdminMessage } from '../../src/mail/templates';
+import { accountCreatedMessage, magicLinkMessage, newSignInMessage, passwordChangedMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../src/mail/templates';
 
 const at = new Date(Date.UTC(2025, 2, 1, 14, 5, 9));
 
@@ -124,5 +124,14 @@ describe('accountCreatedMessage', () => {
 
   it('refuses a sign-in address that is not http(s)', () => {
     expect(codeOf(() => accountCreatedMessage({ to: 'a@b.com', loginUrl: 'javascript:alert(1)' }))).toBe('ERR_INTERNAL');
+  });
+});
+
+describe('twoStepResetByAdminMessage', () => {
+  it('says an administrator turned two-step sign-in off, and when', () => {
+    const message = twoStepResetByAdminMessage({ to: 'ada@example.com', at });
+    expect(message.subject).toBe('Two-step sign-in was turned off for your Tessera account');
+    expect(message.text).toContain('An administrator turned off two-step sign-in for your Tessera account at 2025-03-01 14:05 UTC.');
+    expect(message.html).toContain('If you did not ask for this, contact your administrator at once.');
   });
 });

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { TesseraError } from '../../core/errors';
+import { parseDisplayName } from '../../core/users/display-name';
 import { parseEmailAddress } from '../../core/users/email-address';
 import { hashPassword } from '../../users/password';
 import type { UserRecord } from '../../ports';
@@ -39,7 +40,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
       const email = parseEmailAddress(opts.email);
       const passwordHash = opts.passwordStdin ? await newPassword(io) : null;
       const user = await withStores(program, io, async (stores) => {
-        const created = await stores.users.create({ email, name: opts.name ?? null, passwordHash, roles: opts.admin ? ['admin'] : [] });
+        const created = await stores.users.create({ email, name: opts.name === undefined ? null : parseDisplayName(opts.name), passwordHash, roles: opts.admin ? ['admin'] : [] });
         await stores.audit.append({ type: 'user.created', actor: 'cli', userId: created.id, details: { roles: created.roles.join(','), magicLinkOnly: created.passwordHash === null } });
         return created;
       });

@@ -1,10 +1,11 @@
 /**
- * The optional e-mail to a person whose sessions an admin ended (`admin.notifyOnRevoke`): sent
- * after the answer is decided and never awaited, so a slow mail server cannot hold the admin up
- * and a failure is only logged.
+ * E-mails to a person about what an admin did to their account: the optional notice that their
+ * sessions were ended (`admin.notifyOnRevoke`), and the notice, always sent, that their two-step
+ * sign-in was turned off. Sent after the answer is decided and never awaited, so a slow mail
+ * server cannot hold the admin up and a failure is only logged.
  */
 import type { Context } from 'koa';
-import { sessionsEndedByAdminMessage } from '../../mail/templates';
+import { sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../mail/templates';
 import type { HubDeps } from '../deps';
 
 export function notifySessionsEnded(deps: HubDeps, ctx: Context, userId: string | null): void {
@@ -15,4 +16,10 @@ export function notifySessionsEnded(deps: HubDeps, ctx: Context, userId: string 
     if (user === null) return;
     await deps.mailer.send(sessionsEndedByAdminMessage({ to: user.email, at: new Date(deps.clock.now()) }));
   })().catch((err: unknown) => log.warn({ code: (err as { code?: unknown }).code, userId }, 'sessions-ended notice not sent'));
+}
+
+export function notifyTwoStepReset(deps: HubDeps, ctx: Context, user: { id: string; email: string }): void {
+  deps.mailer
+    .send(twoStepResetByAdminMessage({ to: user.email, at: new Date(deps.clock.now()) }))
+    .catch((err: unknown) => ctx.state.log.warn({ code: (err as { code?: unknown }).code, userId: user.id }, 'two-step reset notice not sent'));
 }

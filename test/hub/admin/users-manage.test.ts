@@ -84,6 +84,7 @@ describe('managing users', () => {
       ['a missing address', { name: 'Nobody' }, 400, 'ERR_BAD_REQUEST'],
       ['admin as a string', { email: 'z@example.com', admin: 'yes' }, 400, 'ERR_BAD_REQUEST'],
       ['a misspelt option', { email: 'z@example.com', invte: false }, 400, 'ERR_BAD_REQUEST'],
+      ['a name with a right-to-left override', { email: 'z@example.com', name: 'Zed\u202Egnp.exe' }, 400, 'ERR_BAD_REQUEST'],
     ])('refuses %s and stores nothing', async (_name, body, status, code) => {
       const token = await tokenWith('users:write');
       const before = (await hub.deps.users.list({}, { limit: 10 })).items;
@@ -110,6 +111,9 @@ describe('managing users', () => {
       expect(await hub.deps.sessions.get(adaSession.sid)).not.toBeNull();
       const [event] = (await hub.deps.audit.query({ type: 'user.updated' }, { limit: 5 })).items;
       expect(event).toMatchObject({ userId: ada.id, details: { change: 'two-step-reset' } });
+      const [mail] = await mails(hub, 1);
+      expect(mail).toMatch(/^To: ada@example\.com/m);
+      expect(mail).toMatch(/^Subject: Two-step sign-in was turned off for your Tessera account/m);
       expect(await call('/users/nobody/two-step/reset', token)).toMatchObject({ status: 404, body: { error: { code: 'ERR_USER_NOT_FOUND' } } });
     });
 

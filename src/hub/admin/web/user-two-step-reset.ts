@@ -7,6 +7,7 @@ import { TesseraError } from '../../../core/errors';
 import type { RouteFactory } from '../../route';
 import { pathParam } from '../api/input';
 import { recordAdminAction } from '../audit-action';
+import { notifyTwoStepReset } from '../notify';
 import { adminActor } from './guard';
 import { adminPost } from './shared';
 
@@ -23,6 +24,7 @@ export const adminUserTwoStepReset: RouteFactory = (deps) => ({
       const actor = adminActor(ctx);
       await deps.users.setTotp(found.id, null);
       await deps.audit.append({ type: 'user.updated', actor, userId: found.id, ip: ctx.ip || null, details: { change: 'two-step-reset' } });
+      notifyTwoStepReset(deps, ctx, found);
       await recordAdminAction(deps.audit, ctx, actor, 'user.two-step-reset', found.id, found.id);
       ctx.status = 303;
       ctx.redirect('/admin/users?done=two-step-reset');
