@@ -557,6 +557,10 @@ export const configSchema = z
           env: 'TESSERA_ADMIN_REAUTH',
           description: 'The admin web UI asks for the password again before a destructive action when the last password entry is older than this (0: always).',
         }),
+        requireTwoStep: option(z.boolean().default(false), {
+          env: 'TESSERA_ADMIN_REQUIRE_TWO_STEP',
+          description: 'The admin web UI serves only admins who have two-step sign-in on (others get 403 and the way to turn it on). Admin API tokens are not affected.',
+        }),
         notifyOnRevoke: option(z.boolean().default(false), {
           env: 'TESSERA_ADMIN_NOTIFY_REVOKE',
           description: 'E-mail a person when an admin ends their sessions (revoke or disable).',

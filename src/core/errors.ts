@@ -82,6 +82,7 @@ export type TesseraErrorCode =
   // two-step sign-in: a wrong or spent code; a pending sign-in that expired or is not the hub's
   | 'ERR_TWO_STEP_CODE'
   | 'ERR_LOGIN_EXPIRED'
+  | 'ERR_TWO_STEP_REQUIRED'
   // login hub
   | 'ERR_LOGIN_FAILED'
   | 'ERR_RATE_LIMITED'
@@ -128,6 +129,7 @@ const statusByCode: Partial<Record<TesseraErrorCode, number>> = {
   ERR_REAUTHENTICATION_REQUIRED: 403,
   ERR_TWO_STEP_CODE: 401,
   ERR_LOGIN_EXPIRED: 400,
+  ERR_TWO_STEP_REQUIRED: 403,
   ERR_PAYLOAD_TOO_LARGE: 413,
   ERR_INTERNAL: 500,
   ERR_CONFIG_INVALID: 500,

@@ -73,7 +73,7 @@ describe('loadConfig defaults', () => {
       handoff: { bounceResponse: 'form_post', strictReferer: false, noBounceSeconds: 300, stateCookieSeconds: 600, fanOutTimeoutMs: 3000, webhookUrl: null },
       alwaysReplace: false,
       sites: [],
-      admin: { reauthSeconds: 600, notifyOnRevoke: false, auditRetentionDays: 365 },
+      admin: { reauthSeconds: 600, requireTwoStep: false, notifyOnRevoke: false, auditRetentionDays: 365 },
       log: { level: 'info' },
       metrics: { listen: null },
       outbox: { pollIntervalMs: 500 },

@@ -232,3 +232,9 @@ ${m.twoStep
 <button type="submit" class="danger">Confirm</button>
 </form>`;
 }
+
+/** For an admin without two-step sign-in where `admin.requireTwoStep` is set. */
+export function twoStepRequiredView(): SafeHtml {
+  return html`<p class="notice error" role="alert">The administration pages need two-step sign-in on your account.</p>
+<p><a href="/account/two-step">Turn on two-step sign-in</a>, then come back.</p>`;
+}

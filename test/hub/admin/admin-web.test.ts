@@ -107,6 +107,22 @@ describe('admin web UI', () => {
     expect(await hub.deps.sessions.get(target.sid)).not.toBeNull();
   });
 
+  it('with TESSERA_ADMIN_REQUIRE_TWO_STEP serves only admins who have two-step sign-in on', async () => {
+    await hub.close();
+    hub = await startTestHub({ config: testConfig({ TESSERA_ADMIN_REQUIRE_TWO_STEP: 'true' }) });
+    root = await hub.deps.users.create({ email: 'root@example.com', passwordHash: await hashPassword(password), roles: ['admin'] });
+    ada = await hub.deps.users.create({ email: 'ada@example.com' });
+    const client = await signIn('root@example.com');
+    const page = await client.get('/admin/users');
+    expect(page.status).toBe(403);
+    expect(page.body).toContain('<a href="/account/two-step">Turn on two-step sign-in</a>');
+    const csrf = csrfFrom((await client.get('/account')).body);
+    expect((await client.post(`/admin/users/${ada.id}/disable`, { _csrf: csrf }, sameOrigin)).status).toBe(403);
+    expect((await hub.deps.users.findById(ada.id))!.disabled).toBe(false);
+    await hub.deps.users.setTotp(root.id, { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', recoveryCodeHashes: [] });
+    expect((await client.get('/admin/users')).status).toBe(200);
+  });
+
   it('asks an admin with two-step sign-in on for a code as well as the password', async () => {
     const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
     const client = await signIn('root@example.com');

@@ -26,7 +26,7 @@ export const adminAuditPage: RouteFactory = (deps) => ({
   kind: 'page',
   path: '/admin/audit',
   middleware: [
-    ...requireAdmin,
+    ...requireAdmin(deps),
     async function showAudit(ctx: Context) {
       const q = parseInput(query, queryOf(ctx));
       const type = q.type === '' ? undefined : q.type;

@@ -1,7 +1,9 @@
 /**
  * Who may use the admin web UI, and when they must prove it again.
  * - `requireAdmin`: a signed-in user with the `admin` role; anyone else signed in gets 403
- *   `ERR_FORBIDDEN` (a GET without a session goes to the login page first).
+ *   `ERR_FORBIDDEN` (a GET without a session goes to the login page first). With
+ *   `admin.requireTwoStep`, an admin without two-step sign-in gets 403 `ERR_TWO_STEP_REQUIRED`
+ *   and the way to turn it on.
  * - `requireRecentPassword`: before a destructive action (revoke, disable), the admin's last
  *   credential entry must be at most `admin.reauthSeconds` old. The last entry is the later of
  *   the sign-in (a login rotates the session, so its `createdAt` is the login time) and the
@@ -21,20 +23,33 @@ import { refuseWhenLimited } from '../../login/rate-limit';
 import { checkSecondFactor } from '../../login/second-factor';
 import { formField } from '../../middleware/body';
 import { renderPage } from '../../middleware/page';
-import { reauthView } from '../../views/admin';
+import { reauthView, twoStepRequiredView } from '../../views/admin';
 
 /** The audit actor of an admin acting through the web UI. */
 export function adminActor(ctx: Context): string {
   return `admin:${ctx.state.session.user!.id}`;
 }
 
-async function checkAdminRole(ctx: Context, next: Next): Promise<void> {
-  if (!ctx.state.session.user!.roles.includes('admin')) throw new TesseraError('ERR_FORBIDDEN', 'Administrators only.');
-  await next();
+function checkAdminRole(deps: HubDeps): Middleware {
+  return async function checkAdmin(ctx: Context, next: Next): Promise<void> {
+    const user = ctx.state.session.user!;
+    if (!user.roles.includes('admin')) throw new TesseraError('ERR_FORBIDDEN', 'Administrators only.');
+    if (deps.config.admin.requireTwoStep && user.totpEnabledAt === null) {
+      ctx.state.log.info({ event: 'admin', result: 'refused', userId: user.id, code: 'ERR_TWO_STEP_REQUIRED' }, 'admin without two-step sign-in refused');
+      renderPage(ctx, { title: 'Administration', body: twoStepRequiredView() }, 403);
+      return;
+    }
+    await next();
+  };
 }
 
-/** Signed in and an admin; use first on every admin page and form. */
-export const requireAdmin: Middleware[] = [requireSignedIn, checkAdminRole];
+/**
+ * Signed in and an admin (with `admin.requireTwoStep`, one who has two-step sign-in on); use
+ * first on every admin page and form.
+ */
+export function requireAdmin(deps: HubDeps): Middleware[] {
+  return [requireSignedIn, checkAdminRole(deps)];
+}
 
 /** When this session last entered a credential: sign-in or the latest re-authentication. */
 async function lastCredentialEntry(deps: HubDeps, ctx: Context): Promise<number> {

@@ -12,7 +12,7 @@ export const adminKeysPage: RouteFactory = (deps) => ({
   kind: 'page',
   path: '/admin/keys',
   middleware: [
-    ...requireAdmin,
+    ...requireAdmin(deps),
     function showKeys(ctx: Context) {
       renderPage(ctx, { title: 'Administration: keys', body: adminKeysView({ keys: deps.keyring.list(), csrf: ctx.state.sessionControl.csrfToken(), info: doneMessage(ctx) }) });
     },

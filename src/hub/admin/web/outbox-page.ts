@@ -16,7 +16,7 @@ export const adminOutboxPage: RouteFactory = (deps) => ({
   kind: 'page',
   path: '/admin/outbox',
   middleware: [
-    ...requireAdmin,
+    ...requireAdmin(deps),
     async function showOutbox(ctx: Context) {
       const q = parseInput(query, queryOf(ctx));
       const [page, stats] = await Promise.all([deps.outbox.list({ status: q.status }, { limit: 50, cursor: q.cursor ?? null }), deps.outbox.stats()]);

@@ -14,7 +14,7 @@ export const adminSessionPage: RouteFactory = (deps) => ({
   kind: 'page',
   path: '/admin/sessions/:sid',
   middleware: [
-    ...requireAdmin,
+    ...requireAdmin(deps),
     async function showSession(ctx: Context) {
       const sid = pathParam(ctx, 'sid');
       const session = isSessionId(sid) ? await deps.sessions.get(sid) : null;

@@ -26,7 +26,7 @@ export const adminSessionsPage: RouteFactory = (deps) => ({
   kind: 'page',
   path: '/admin',
   middleware: [
-    ...requireAdmin,
+    ...requireAdmin(deps),
     async function showSessions(ctx: Context) {
       const q = parseInput(query, queryOf(ctx));
       const filters = defined({ email: q.email, ip: q.ip, site: q.site, createdFrom: q.createdFrom, createdTo: q.createdTo, lastSeenFrom: q.lastSeenFrom, lastSeenTo: q.lastSeenTo });

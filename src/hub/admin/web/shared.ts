@@ -8,7 +8,7 @@ import { requireAdmin, requireRecentPassword } from './guard';
 
 /** Before every admin form post: same origin, an admin, a valid CSRF token, and for destructive ones a recent password. */
 export function adminPost(deps: HubDeps, destructive: boolean): Middleware[] {
-  return [requireSameOrigin(deps.config.publicUrl), ...requireAdmin, requireCsrfToken, ...(destructive ? [requireRecentPassword(deps)] : [])];
+  return [requireSameOrigin(deps.config.publicUrl), ...requireAdmin(deps), requireCsrfToken, ...(destructive ? [requireRecentPassword(deps)] : [])];
 }
 
 /** A `YYYY-MM-DD` date input (empty counts as absent). */

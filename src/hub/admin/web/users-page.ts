@@ -16,7 +16,7 @@ export const adminUsersPage: RouteFactory = (deps) => ({
   kind: 'page',
   path: '/admin/users',
   middleware: [
-    ...requireAdmin,
+    ...requireAdmin(deps),
     async function showUsers(ctx: Context) {
       const q = parseInput(query, queryOf(ctx));
       const page = await deps.users.list(q.email === undefined ? {} : { emailContains: q.email }, { limit: 50, cursor: q.cursor ?? null });
