@@ -1,7 +1,8 @@
 /**
  * A password sign-in whose check overlaps a change to the account: the user is read before the
  * (slow) argon2 check, so two-step sign-in turned on, or the account disabled, in the meantime
- * must still count. The change is made from inside the user store's lookup, deterministically.
+ * must still count, and so must a change made while the new session is being stored. The
+ * change is made from inside the store call, deterministically.
  */
 import { generate } from 'otplib';
 import { nowSeconds } from '../../src/core/clock';
@@ -62,6 +63,42 @@ describe('a password sign-in racing a change to the account', () => {
 
   it('refuses the sign-in when the account was disabled meanwhile', async () => {
     const { res, sid } = await signInDuring(async () => {
+      await hub.deps.users.setDisabled(ada.id, true);
+    });
+    expect(res.status).toBe(401);
+    expect(sid).toBeNull();
+    expect(await hub.deps.sessions.listByUser(ada.id)).toEqual([]);
+  });
+
+  /** Signs in with Ada's password while `meanwhile` runs right after her new session was stored. */
+  async function signInStoring(meanwhile: () => Promise<void>) {
+    const sessions = hub.deps.sessions;
+    const create = sessions.create.bind(sessions);
+    let armed = true;
+    sessions.create = async (record) => {
+      await create(record);
+      if (armed) {
+        armed = false;
+        await meanwhile();
+      }
+    };
+    const client = new CookieClient(hub.url);
+    const page = await client.get('/login');
+    const res = await client.post('/login', { _csrf: csrfFrom(page.body), email: 'ada@example.com', password }, sameOrigin);
+    return { res, sid: parseCookieValue(client.cookies.get('__Host-tessera'))?.sid ?? null };
+  }
+
+  it('ends the new session when two-step sign-in was turned on while it was being stored', async () => {
+    const { res, sid } = await signInStoring(async () => {
+      await hub.deps.users.setTotp(ada.id, { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', recoveryCodeHashes: [] });
+    });
+    expect(res.status).toBe(401);
+    expect(sid).toBeNull();
+    expect(await hub.deps.sessions.listByUser(ada.id)).toEqual([]);
+  });
+
+  it('ends the new session when the account was disabled while it was being stored', async () => {
+    const { res, sid } = await signInStoring(async () => {
       await hub.deps.users.setDisabled(ada.id, true);
     });
     expect(res.status).toBe(401);

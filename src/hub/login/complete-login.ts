@@ -8,6 +8,7 @@
  */
 import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
+import { TesseraError } from '../../core/errors';
 import { describeDevice } from '../../core/sessions/device';
 import { newSignInMessage } from '../../mail/templates';
 import type { UserRecord } from '../../ports';
@@ -16,6 +17,7 @@ import type { HubDeps } from '../deps';
 import { mintBeacons, sitesLacking } from '../handoff/mint';
 import { siteRegistry } from '../handoff/sites';
 import { renderPage } from '../middleware/page';
+import { revokeSession } from '../revocation/revoke';
 import type { SecondFactor } from './second-factor';
 import { fanOutTail, fanOutView } from '../views/fanout';
 
@@ -28,6 +30,7 @@ export async function completeLogin(
   options: { method: LoginMethod; persistent: boolean; returnTo: string | null; secondFactor?: SecondFactor },
 ): Promise<void> {
   const record = await ctx.state.sessionControl.login(user, { persistent: options.persistent });
+  await endIfChangedMeanwhile(ctx, deps, user.id, record.sid, options.secondFactor !== undefined);
   // Best effort: the session is already stored, and a failed bookkeeping write must not turn a
   // successful sign-in into an error page that still carries the new cookie.
   await deps.users.recordLogin(user.id, nowSeconds(deps.clock)).catch((err: unknown) => ctx.state.log.warn({ err: (err as Error).message, userId: user.id }, 'last-login time not recorded'));
@@ -53,6 +56,22 @@ export async function completeLogin(
     body: fanOutView({ returnTo }),
     tail: fanOutTail({ beacons, nonce: ctx.state.cspNonce, returnTo, timeoutMs: deps.config.handoff.fanOutTimeoutMs }),
   });
+}
+
+/**
+ * The account as it is once the session exists: disabled, deleted or given two-step sign-in
+ * (this sign-in having passed no code) after the checks that let this sign-in through, it ends
+ * the new session everywhere at once and refuses the sign-in (401 `ERR_LOGIN_FAILED`, no
+ * cookie: the error answer drops it). Whatever changed the account before this read, the new
+ * session is seen by whatever changes it after (both end every session of the user).
+ */
+async function endIfChangedMeanwhile(ctx: Context, deps: HubDeps, userId: string, sid: string, passedCode: boolean): Promise<void> {
+  const now = await deps.users.findById(userId);
+  const reason = now === null || now.disabled ? 'user-disabled' : now.totpEnabledAt !== null && !passedCode ? 'two-step-changed' : null;
+  if (reason === null) return;
+  await revokeSession(deps, sid, reason, 'system');
+  ctx.state.log.info({ event: 'login', result: 'failure', reason, code: 'ERR_LOGIN_FAILED', userId }, 'the account changed during the sign-in');
+  throw new TesseraError('ERR_LOGIN_FAILED', 'The account changed during the sign-in: sign in again.');
 }
 
 /** `return_to` from a query string or form, as the hub will honour it (or null). */
