@@ -9,14 +9,12 @@
  * rate-limited per account like passwords.
  */
 import type { Context } from 'koa';
-import { nowSeconds } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
-import { signCompactJws, verifyCompactJws } from '../../core/tokens/compact-jws';
-import type { TokenCodes } from '../../core/tokens/rejection-codes';
 import type { UserRecord } from '../../ports';
 import { clearCookie, setCookie, type CookieAttributes } from '../cookies';
 import type { HubDeps } from '../deps';
 import { completeLogin, requestedReturnTo, type LoginMethod } from './complete-login';
+import { mintHubToken, readHubToken } from './hub-token';
 
 export const TWO_STEP_TYP = 'two-step+jwt';
 export const twoStepCookieName = '__Host-tessera-2step';
@@ -24,11 +22,6 @@ export const twoStepCookieName = '__Host-tessera-2step';
 export const PENDING_SECONDS = 300;
 
 const cookieAttributes: Omit<CookieAttributes, 'maxAge'> = { httpOnly: true, secure: true, sameSite: 'lax', path: '/' };
-
-/** Every failed check of the pending token means the same: sign in again. */
-const PENDING_CODES = Object.fromEntries(
-  ['oversize', 'malformed', 'duplicate', 'alg', 'typ', 'kidMissing', 'kidMalformed', 'kidUnknown', 'headerForbidden', 'signature', 'issuer', 'audience', 'expired', 'iatFuture', 'lifetime', 'claims', 'jtiMissing'].map((check) => [check, 'ERR_LOGIN_EXPIRED']),
-) as unknown as TokenCodes;
 
 export interface PendingSignIn {
   userId: string;
@@ -58,12 +51,7 @@ export async function continueSignIn(ctx: Context, deps: HubDeps, checked: UserR
     throw new TesseraError('ERR_LOGIN_FAILED', 'That account cannot sign in.');
   }
   if (user.totpEnabledAt === null) return completeLogin(ctx, deps, user, options);
-  const now = nowSeconds(deps.clock);
-  const token = signCompactJws(
-    { iss: deps.config.publicUrl, aud: deps.config.publicUrl, sub: user.id, iat: now, exp: now + PENDING_SECONDS, amr: options.method, rem: options.persistent, rt: options.returnTo },
-    deps.keyring.signingKey(),
-    TWO_STEP_TYP,
-  );
+  const token = mintHubToken(deps, TWO_STEP_TYP, { sub: user.id, amr: options.method, rem: options.persistent, rt: options.returnTo }, PENDING_SECONDS);
   setCookie(ctx, twoStepCookieName, token, { ...cookieAttributes, maxAge: PENDING_SECONDS });
   ctx.state.log.info({ event: 'login', result: 'second-step', method: options.method, userId: user.id }, 'first factor passed; waiting for the code');
   ctx.status = 303;
@@ -74,23 +62,10 @@ export async function continueSignIn(ctx: Context, deps: HubDeps, checked: UserR
 export async function pendingSignIn(ctx: Context, deps: HubDeps): Promise<PendingSignIn | null> {
   const token = ctx.cookies.get(twoStepCookieName);
   if (!token) return null;
-  let payload: Record<string, unknown>;
-  try {
-    ({ payload } = await verifyCompactJws(token, {
-      typ: TWO_STEP_TYP,
-      codes: PENDING_CODES,
-      algorithms: [deps.config.tokens.algorithm],
-      keys: (kid) => deps.keyring.verificationKey(kid),
-      maxTokenBytes: 4096,
-    }));
-  } catch (err) {
-    if (err instanceof TesseraError) return null;
-    throw err;
-  }
-  const now = nowSeconds(deps.clock);
-  const { iss, aud, sub, iat, exp, amr, rem, rt } = payload;
-  if (iss !== deps.config.publicUrl || aud !== deps.config.publicUrl || typeof sub !== 'string') return null;
-  if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= now || iat > now + 5 || exp - iat > PENDING_SECONDS) return null;
+  const payload = await readHubToken(deps, TWO_STEP_TYP, token, PENDING_SECONDS);
+  if (payload === null) return null;
+  const { sub, amr, rem, rt } = payload;
+  if (typeof sub !== 'string') return null;
   if ((amr !== 'password' && amr !== 'magic-link') || typeof rem !== 'boolean' || (rt !== null && typeof rt !== 'string')) return null;
   return { userId: sub, method: amr, persistent: rem, returnTo: requestedReturnTo(deps, rt) };
 }
