@@ -338,6 +338,12 @@ export interface UserStore extends HealthCheck {
   /** Replaces the roles (duplicates dropped). */
   setRoles(id: string, roles: string[]): Promise<UserRecord>;
   setName(id: string, name: string | null): Promise<UserRecord>;
+  /**
+   * Changes the e-mail address (as entered, trimmed) and drops the user's pending magic links
+   * (they went to the old address), in one transaction. `ERR_USER_EXISTS` when another account
+   * has the address (case-insensitively), `ERR_USER_NOT_FOUND` for an unknown id.
+   */
+  setEmail(id: string, email: string): Promise<UserRecord>;
   /** Sets `lastLoginAt` (Unix seconds). */
   recordLogin(id: string, at: number): Promise<UserRecord>;
   /**

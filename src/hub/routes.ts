@@ -9,6 +9,10 @@ import { pageSecurity } from './middleware/page';
 import { hubSession } from './middleware/session';
 import type { RouteFactory } from './route';
 import { accountActivity } from './routes/account-activity';
+import { accountEmail } from './routes/account-email';
+import { accountEmailConfirm } from './routes/account-email-confirm';
+import { accountEmailConfirmPage } from './routes/account-email-confirm-page';
+import { accountEmailPage } from './routes/account-email-page';
 import { accountName } from './routes/account-name';
 import { accountPage } from './routes/account-page';
 import { accountTwoStepCodes } from './routes/account-two-step-codes';
@@ -60,6 +64,10 @@ const routeFactories: RouteFactory[] = [
   accountPasswordPage,
   accountActivity,
   accountName,
+  accountEmailPage,
+  accountEmail,
+  accountEmailConfirmPage,
+  accountEmailConfirm,
   accountTwoStepPage,
   accountTwoStepEnable,
   accountTwoStepDisable,

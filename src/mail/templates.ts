@@ -194,6 +194,52 @@ export function twoStepResetByAdminMessage(input: { to: string; at: Date; produc
 }
 
 /**
+ * The link that confirms a new e-mail address, sent to that address.
+ *
+ * @example
+ * await mailer.send(emailChangeMessage({ to: newAddress, from: user.email, link, expiresMinutes: 10 }));
+ */
+export function emailChangeMessage(input: { to: string; from: string; link: string; expiresMinutes: number; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const link = httpUrl(input.link);
+  const lifetime = `${input.expiresMinutes} ${input.expiresMinutes === 1 ? 'minute' : 'minutes'}`;
+  const lead = `Someone signed in to the ${product} account of ${input.from} asked to use this address for it instead.`;
+  const rest = [`The link works once and expires in ${lifetime}.`, 'If you did not ask for this, ignore this message: nothing changes without the link.'];
+  return {
+    to: input.to,
+    subject: `Confirm your new e-mail address for ${product}`,
+    text: ['Hello,', '', lead, 'Open this link, signed in to that account, to confirm:', '', link, '', ...rest, ''].join('\n'),
+    html: page([
+      '<p>Hello,</p>',
+      `<p>${escapeHtml(lead)}</p>`,
+      `<p><a href="${escapeHtml(link)}">Confirm this address</a> (while signed in to that account)</p>`,
+      `<p>${rest.map(escapeHtml).join('<br>\n')}</p>`,
+    ]),
+  };
+}
+
+/**
+ * The notice to the old address that the account now uses another one.
+ *
+ * @example
+ * await mailer.send(emailChangedMessage({ to: oldAddress, newAddress, at: new Date(clock.now()) }));
+ */
+export function emailChangedMessage(input: { to: string; newAddress: string; at: Date; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const lines = [
+    `Your ${product} account uses ${input.newAddress} instead of this address since ${formatUtc(input.at)}.`,
+    'Sign-in links and notices go there from now on.',
+    'If you did not do this, contact your administrator at once.',
+  ];
+  return {
+    to: input.to,
+    subject: `The e-mail address of your ${product} account was changed`,
+    text: ['Hello,', '', ...lines, ''].join('\n'),
+    html: page(['<p>Hello,</p>', ...lines.map((line) => `<p>${escapeHtml(line)}</p>`)]),
+  };
+}
+
+/**
  * A notice about something done on the account: `what` happened, then the time, device and
  * address it was done from, then "if this was you, nothing to do" and `advice` for when it was
  * not. The device (a user agent, attacker-controlled) is shortened and, like everything else,

@@ -243,6 +243,20 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
       expect(again.id).not.toBe(user.id);
     });
 
+    it('changes the e-mail address, drops the pending links sent to the old one, and refuses a taken one', async () => {
+      await store.createMagicLink({ tokenHash: 'f'.repeat(64), userId: user.id, email: user.email, expiresAt: t0 + 600, returnTo: null });
+      await store.createMagicLink({ tokenHash: 'e'.repeat(64), userId: other.id, email: other.email, expiresAt: t0 + 600, returnTo: null });
+      expect(await store.setEmail(user.id, ' Ada.L@Example.org ')).toEqual({ ...user, email: 'Ada.L@Example.org' });
+      expect((await store.findByEmail('ada.l@example.org'))?.id).toBe(user.id);
+      expect(await store.findByEmail('ada@example.org')).toBeNull();
+      expect(await store.peekMagicLink('f'.repeat(64), t0)).toBeNull();
+      expect((await store.peekMagicLink('e'.repeat(64), t0))?.userId).toBe(other.id);
+      expect(await codeOf(store.setEmail(user.id, 'BOB@example.org'))).toBe('ERR_USER_EXISTS');
+      expect((await store.findById(user.id))?.email).toBe('Ada.L@Example.org');
+      expect(await codeOf(store.setEmail('nobody', 'x@example.org'))).toBe('ERR_USER_NOT_FOUND');
+      expect(await codeOf(store.setEmail(user.id, '  '))).toBe('ERR_BAD_REQUEST');
+    });
+
     it('fails with ERR_USER_NOT_FOUND for an unknown id', async () => {
       expect(await codeOf(store.setDisabled('nobody', true))).toBe('ERR_USER_NOT_FOUND');
       expect(await codeOf(store.setRoles('nobody', ['admin']))).toBe('ERR_USER_NOT_FOUND');

@@ -1,4 +1,4 @@
-import { accountCreatedMessage, magicLinkMessage, newSignInMessage, passwordChangedMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../src/mail/templates';
+import { accountCreatedMessage, emailChangedMessage, emailChangeMessage, magicLinkMessage, newSignInMessage, passwordChangedMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../src/mail/templates';
 
 const at = new Date(Date.UTC(2025, 2, 1, 14, 5, 9));
 
@@ -133,5 +133,22 @@ describe('twoStepResetByAdminMessage', () => {
     expect(message.subject).toBe('Two-step sign-in was turned off for your Tessera account');
     expect(message.text).toContain('An administrator turned off two-step sign-in for your Tessera account at 2025-03-01 14:05 UTC.');
     expect(message.html).toContain('If you did not ask for this, contact your administrator at once.');
+  });
+});
+
+describe('emailChangeMessage and emailChangedMessage', () => {
+  it('sends the confirmation link to the new address, naming the old one', () => {
+    const message = emailChangeMessage({ to: 'new@example.org', from: 'ada@example.com', link: 'https://hub.example.com/account/email/confirm?token=abc', expiresMinutes: 10 });
+    expect(message.to).toBe('new@example.org');
+    expect(message.text).toContain('the Tessera account of ada@example.com asked to use this address');
+    expect(message.text).toContain('https://hub.example.com/account/email/confirm?token=abc');
+    expect(message.text).toContain('expires in 10 minutes');
+    expect(codeOf(() => emailChangeMessage({ to: 'a@b.com', from: 'c@d.com', link: 'javascript:alert(1)', expiresMinutes: 10 }))).toBe('ERR_INTERNAL');
+  });
+
+  it('tells the old address which one the account uses now', () => {
+    const message = emailChangedMessage({ to: 'ada@example.com', newAddress: 'new@example.org', at });
+    expect(message.subject).toBe('The e-mail address of your Tessera account was changed');
+    expect(message.text).toContain('uses new@example.org instead of this address since 2025-03-01 14:05 UTC');
   });
 });

@@ -13,6 +13,7 @@ const infoByQuery: Record<string, string> = {
   'password=set': 'Your password is set. Every other device is signed out.',
   'name=changed': 'Your name is saved. Sites see it from your next visit.',
   'two-step=off': 'Two-step sign-in is off.',
+  'email=changed': 'Your e-mail address is changed.',
 };
 
 export const accountPage: RouteFactory = (deps) => ({
@@ -26,7 +27,7 @@ export const accountPage: RouteFactory = (deps) => ({
       const user = ctx.state.session.user!;
       // This request's own session was read a moment ago by hubSession: not read again.
       const sessions = await deps.sessions.listByUser(user.id, ctx.state.sessionControl.record() ?? undefined);
-      const info = infoByQuery[`ended=${String(ctx.query.ended)}`] ?? infoByQuery[`password=${String(ctx.query.password)}`] ?? infoByQuery[`name=${String(ctx.query.name)}`] ?? infoByQuery[`two-step=${String(ctx.query['two-step'])}`] ?? null;
+      const info = infoByQuery[`ended=${String(ctx.query.ended)}`] ?? infoByQuery[`password=${String(ctx.query.password)}`] ?? infoByQuery[`name=${String(ctx.query.name)}`] ?? infoByQuery[`two-step=${String(ctx.query['two-step'])}`] ?? infoByQuery[`email=${String(ctx.query.email)}`] ?? null;
       const password = deps.config.login.allowPassword ? (user.passwordHash === null ? 'set' : 'change') : null;
       renderPage(ctx, { title: 'Your account', body: accountView({ user, sessions, currentSid: ctx.state.session.sid!, csrf: ctx.state.sessionControl.csrfToken(), info, password }) });
     },

@@ -21,6 +21,7 @@ export function accountView(m: { user: UserRecord; sessions: SessionRecord[]; cu
 <p>${m.user.name ?? ''} &lt;${m.user.email}&gt;</p>
 <form method="post" action="/account/name" aria-label="Your name">${csrfField(m.csrf)}<label for="account-name">Name</label><input id="account-name" name="name" type="text" autocomplete="name" maxlength="200" value="${m.user.name ?? ''}"><button type="submit" class="secondary">Save name</button></form>
 ${m.password ? html`<p><a href="/account/password">${m.password === 'change' ? 'Change your password' : 'Set a password'}</a></p>` : ''}
+<p><a href="/account/email">Change your e-mail address</a></p>
 <p><a href="/account/two-step">Two-step sign-in</a> <span class="muted">${m.user.totpEnabledAt === null ? '(off)' : '(on)'}</span></p>
 <p><a href="/account/activity">Recent activity</a> <span class="muted">(sign-ins, failed attempts, password changes)</span></p>
 </section>

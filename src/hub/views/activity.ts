@@ -14,6 +14,7 @@ const accountChanges: Record<string, string> = {
   'password-changed': 'Password changed',
   'password-cleared': 'Password removed',
   name: 'Name changed',
+  email: 'E-mail address changed',
   'two-step-on': 'Two-step sign-in turned on',
   'two-step-off': 'Two-step sign-in turned off',
   'two-step-reset': 'Two-step sign-in turned off by an administrator',

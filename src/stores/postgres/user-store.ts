@@ -198,6 +198,27 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
     return this.update(id, 'last_login_at', at);
   }
 
+  async setEmail(id: string, email: string): Promise<UserRecord> {
+    const address = email.trim();
+    if (address.length === 0) throw new TesseraError('ERR_BAD_REQUEST', 'e-mail address is empty');
+    let rows: UserRow[];
+    try {
+      // One statement, so one transaction: the links go with the old address or not at all.
+      ({ rows } = await boundedQuery<UserRow>(
+        this.pool,
+        `WITH changed AS (UPDATE users SET email = $2, email_normalized = $3 WHERE id = $1 RETURNING ${userColumns}),
+              links AS (DELETE FROM magic_links WHERE user_id IN (SELECT id FROM changed))
+         SELECT ${userColumns} FROM changed`,
+        [id, address, normalizeEmail(address)],
+      ));
+    } catch (err) {
+      if (uniqueViolation(err) === 'users_email_normalized_key') throw new TesseraError('ERR_USER_EXISTS', 'a user with this e-mail address exists');
+      throw toStoreError(err);
+    }
+    if (rows[0] === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    return toUser(rows[0]);
+  }
+
   async setTotp(id: string, totp: { secret: string; recoveryCodeHashes: string[] } | null): Promise<UserRecord> {
     const values =
       totp === null ? [null, null, []] : [checkTotpSecret(totp.secret), nowSeconds(this.clock), uniqueCodeHashes(totp.recoveryCodeHashes)];

@@ -106,6 +106,7 @@ function prepareStatements(db: Database.Database) {
     purgeLinks: db.prepare<[number]>('DELETE FROM magic_links WHERE expires_at <= ?'),
     deleteLinksOf: db.prepare<[string]>('DELETE FROM magic_links WHERE user_id = ?'),
     deleteUser: db.prepare<[string]>('DELETE FROM users WHERE id = ?'),
+    setEmail: db.prepare<[string, string, string], UserRow>(`UPDATE users SET email = ?, email_normalized = ? WHERE id = ? RETURNING ${userColumns}`),
     setTotp: db.prepare<[string | null, number | null, string, string], UserRow>(
       `UPDATE users SET totp_secret = ?, totp_enabled_at = ?, totp_last_step = NULL, totp_recovery_codes = ? WHERE id = ? RETURNING ${userColumns}`,
     ),
@@ -289,6 +290,26 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
       })(),
     );
     return removed > 0;
+  }
+
+  async setEmail(id: string, email: string): Promise<UserRecord> {
+    const address = email.trim();
+    if (address.length === 0) throw new TesseraError('ERR_BAD_REQUEST', 'e-mail address is empty');
+    let row: UserRow | undefined;
+    try {
+      row = this.run(() =>
+        this.db.transaction(() => {
+          const changed = this.statements.setEmail.get(address, normalizeEmail(address), id);
+          if (changed !== undefined) this.statements.deleteLinksOf.run(id);
+          return changed;
+        })(),
+      );
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new TesseraError('ERR_USER_EXISTS', 'a user with this e-mail address exists');
+      throw err;
+    }
+    if (row === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    return toUser(row);
   }
 
   async createMagicLink(link: NewMagicLink): Promise<void> {

@@ -1,0 +1,36 @@
+/**
+ * Changing one's e-mail address (the account page). The new address is proven by a link mailed
+ * to it: a token the hub signs for itself (`typ: email-change+jwt`, hub-token.ts) naming the
+ * user, the address the change starts from and the new one, valid as long as a sign-in link
+ * (`login.magicLinkTtlSeconds`). It is spent by the change itself: once the address is no
+ * longer the one it starts from, the same link does nothing.
+ */
+import { normalizeEmail } from '../../core/users/normalize-email';
+import type { UserRecord } from '../../ports';
+import type { HubDeps } from '../deps';
+import { mintHubToken, readHubToken } from './hub-token';
+
+export const EMAIL_CHANGE_TYP = 'email-change+jwt';
+
+export interface EmailChange {
+  userId: string;
+  /** The address when the change was asked for. */
+  from: string;
+  to: string;
+}
+
+/** The confirmation link for changing `user`'s address to `to`. */
+export function emailChangeLink(deps: Pick<HubDeps, 'config' | 'clock' | 'keyring'>, user: UserRecord, to: string): string {
+  const token = mintHubToken(deps, EMAIL_CHANGE_TYP, { sub: user.id, from: user.email, to }, deps.config.login.magicLinkTtlSeconds);
+  return `${deps.config.publicUrl}/account/email/confirm?token=${token}`;
+}
+
+/** The change `token` asks for, if it is a live one of the hub's and `user` still has the address it starts from; null otherwise. */
+export async function pendingEmailChange(deps: Pick<HubDeps, 'config' | 'clock' | 'keyring'>, user: UserRecord, token: string): Promise<EmailChange | null> {
+  const claims = await readHubToken(deps, EMAIL_CHANGE_TYP, token, deps.config.login.magicLinkTtlSeconds);
+  if (claims === null) return null;
+  const { sub, from, to } = claims;
+  if (sub !== user.id || typeof from !== 'string' || typeof to !== 'string') return null;
+  if (normalizeEmail(from) !== normalizeEmail(user.email)) return null;
+  return { userId: sub, from, to };
+}
