@@ -3,8 +3,10 @@
  * to it: a token the hub signs for itself (`typ: email-change+jwt`, hub-token.ts) naming the
  * user, the address the change starts from and the new one, valid as long as a sign-in link
  * (`login.magicLinkTtlSeconds`). It is spent by the change itself: once the address is no
- * longer the one it starts from, the same link does nothing.
+ * longer the one it starts from, the same link does nothing; and its `jti` is remembered by the
+ * change (the replay store), so it does nothing either when the account comes back to that address.
  */
+import { randomBytes } from 'node:crypto';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import type { UserRecord } from '../../ports';
 import type { HubDeps } from '../deps';
@@ -17,11 +19,14 @@ export interface EmailChange {
   /** The address when the change was asked for. */
   from: string;
   to: string;
+  /** The link's single-use id and when it expires (Unix seconds): `ReplayStore.rememberOnce`. */
+  jti: string;
+  exp: number;
 }
 
 /** The confirmation link for changing `user`'s address to `to`. */
 export function emailChangeLink(deps: Pick<HubDeps, 'config' | 'clock' | 'keyring'>, user: UserRecord, to: string): string {
-  const token = mintHubToken(deps, EMAIL_CHANGE_TYP, { sub: user.id, from: user.email, to }, deps.config.login.magicLinkTtlSeconds);
+  const token = mintHubToken(deps, EMAIL_CHANGE_TYP, { sub: user.id, from: user.email, to, jti: randomBytes(16).toString('base64url') }, deps.config.login.magicLinkTtlSeconds);
   return `${deps.config.publicUrl}/account/email/confirm?token=${token}`;
 }
 
@@ -29,8 +34,8 @@ export function emailChangeLink(deps: Pick<HubDeps, 'config' | 'clock' | 'keyrin
 export async function pendingEmailChange(deps: Pick<HubDeps, 'config' | 'clock' | 'keyring'>, user: UserRecord, token: string): Promise<EmailChange | null> {
   const claims = await readHubToken(deps, EMAIL_CHANGE_TYP, token, deps.config.login.magicLinkTtlSeconds);
   if (claims === null) return null;
-  const { sub, from, to } = claims;
-  if (sub !== user.id || typeof from !== 'string' || typeof to !== 'string') return null;
+  const { sub, from, to, jti, exp } = claims;
+  if (sub !== user.id || typeof from !== 'string' || typeof to !== 'string' || typeof jti !== 'string') return null;
   if (normalizeEmail(from) !== normalizeEmail(user.email)) return null;
-  return { userId: sub, from, to };
+  return { userId: sub, from, to, jti, exp: exp as number };
 }

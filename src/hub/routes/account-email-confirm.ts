@@ -4,7 +4,8 @@
  * sign-in links, which went to the old address, are dropped; the change is audited
  * (`user.updated`, `change: email`) and the old address told. A link not valid for this account
  * now (expired, used, another account's): 400 `ERR_MAGIC_LINK_INVALID`; an address another
- * account took meanwhile: 409 `ERR_USER_EXISTS`. Either way nothing changes.
+ * account took meanwhile: 409 `ERR_USER_EXISTS` (the link is spent: ask for another). Either
+ * way nothing changes.
  */
 import type { Context } from 'koa';
 import { hasCode, TesseraError } from '../../core/errors';
@@ -30,7 +31,8 @@ export const accountEmailConfirm: RouteFactory = (deps) => ({
     async function confirmEmailChange(ctx: Context) {
       const user = ctx.state.session.user!;
       const change = await pendingEmailChange(deps, user, formField(ctx, 'token'));
-      if (change === null) {
+      // Spent before the change, atomically: of two posts of one link only one goes on.
+      if (change === null || !(await deps.replay.rememberOnce(change.jti, change.exp))) {
         ctx.state.log.info({ event: 'email-change', result: 'refused', userId: user.id, code: 'ERR_MAGIC_LINK_INVALID' }, 'e-mail change link not valid');
         renderPage(ctx, { title: 'Link not valid', body: emailLinkInvalidView() }, 400);
         return;

@@ -4,7 +4,8 @@
  * without one, a sign-in in the last ten minutes); the new address by the link mailed to it
  * (src/hub/login/email-change.ts). The answer is the same whether or not the address can be
  * used, so a signed-in person cannot probe which addresses have accounts: a taken address gets
- * no mail. Mails to one address count against the per-recipient link limit.
+ * no mail, and the look-up and the mail happen after the answer is written. Mails to one
+ * address count against the per-recipient link limit.
  */
 import type { Context } from 'koa';
 import { hasCode } from '../../core/errors';
@@ -18,9 +19,24 @@ import { requireSignedIn } from '../login/require-user';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
+import type { Logger } from '../../log/logger';
+import type { UserRecord } from '../../ports';
+import type { HubDeps } from '../deps';
 import type { RouteFactory } from '../route';
 import { emailChangeView, emailLinkSentView } from '../views/email-change';
 import { linkLifetimeMinutes } from './login-email';
+
+async function sendEmailChangeLink(deps: HubDeps, log: Logger, user: UserRecord, to: string): Promise<void> {
+  const taken = await deps.users.findByEmail(to);
+  const budget = taken === null ? await deps.limits.perRecipient.consume(normalizeEmail(to)) : null;
+  if (taken !== null || !budget!.allowed) {
+    log.info({ event: 'email-change', result: 'not-sent', reason: taken !== null ? 'address-taken' : 'recipient-limit', userId: user.id }, 'e-mail change link not sent');
+    return;
+  }
+  const link = emailChangeLink(deps, user, to);
+  await deps.mailer.send(emailChangeMessage({ to, from: user.email, link, expiresMinutes: linkLifetimeMinutes(deps) }));
+  log.info({ event: 'email-change', result: 'sent', userId: user.id }, 'e-mail change link sent');
+}
 
 export const accountEmail: RouteFactory = (deps) => ({
   name: 'account-email',
@@ -54,15 +70,12 @@ export const accountEmail: RouteFactory = (deps) => ({
       }
       await deps.limits.perAccount.reset(accountKey);
 
-      const taken = await deps.users.findByEmail(to);
-      const budget = taken === null ? await deps.limits.perRecipient.consume(normalizeEmail(to)) : null;
-      if (taken !== null || !budget!.allowed) {
-        ctx.state.log.info({ event: 'email-change', result: 'not-sent', reason: taken !== null ? 'address-taken' : 'recipient-limit', userId: user.id }, 'e-mail change link not sent');
-      } else {
-        const link = emailChangeLink(deps, user, to);
-        await deps.mailer.send(emailChangeMessage({ to, from: user.email, link, expiresMinutes: linkLifetimeMinutes(deps) }));
-        ctx.state.log.info({ event: 'email-change', result: 'sent', userId: user.id }, 'e-mail change link sent');
-      }
+      const log = ctx.state.log;
+      // After the response is written, as a sign-in link (login-email.ts): the lookup, the
+      // mail and its failures would otherwise make a free address answer later, or with a 500.
+      setImmediate(() => {
+        sendEmailChangeLink(deps, log, user, to).catch((err: unknown) => log.error({ err, event: 'email-change', userId: user.id }, 'e-mail change link failed'));
+      });
       renderPage(ctx, { title: 'Check the new mailbox', body: emailLinkSentView({ to, expiresMinutes: linkLifetimeMinutes(deps) }) });
     },
   ],
