@@ -336,16 +336,44 @@ export async function serve(configFile?: string): Promise<void> {
   const logger = createLogger({ level: config.log.level });
   for (const warning of warnings) logger.warn({ code: 'CONFIG_WARNING' }, warning);
   const hub = await startHub(config, { logger });
-  const shutdown = (signal: string) => {
+  const shutdown = stopOnSignal(hub.stop, logger, (code) => process.exit(code));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** How long a shutdown may take in all before the process exits regardless (requests get {@link shutdownGraceMs} of it). */
+export const shutdownDeadlineMs = 20_000;
+
+/**
+ * What a stop signal does: stop gracefully and exit 0 (1 when stopping failed). A store that
+ * stops answering mid-shutdown (a frozen database host keeps its sockets open) cannot hold the
+ * process past `deadlineMs`: it exits 1 then, logging why. A second signal exits 1 at once
+ * (an operator pressing Ctrl-C twice).
+ */
+export function stopOnSignal(stop: () => Promise<void>, logger: Logger, exit: (code: number) => void, deadlineMs = shutdownDeadlineMs): (signal: string) => void {
+  let stopping = false;
+  return (signal) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second stop signal: exiting now');
+      exit(1);
+      return;
+    }
+    stopping = true;
     logger.info({ signal }, 'shutting down');
-    hub.stop().then(
-      () => process.exit(0),
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs }, 'shutdown did not finish in time: exiting');
+      exit(1);
+    }, deadlineMs);
+    stop().then(
+      () => {
+        clearTimeout(deadline);
+        exit(0);
+      },
       (err: unknown) => {
+        clearTimeout(deadline);
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
 }
