@@ -3,6 +3,7 @@
  * exits 0, a failed one 1, one that hangs (a store that stops answering mid-shutdown) exits 1
  * at the deadline, and a second signal exits 1 at once. Timers are jest's fake ones.
  */
+import { setImmediate as realSetImmediate } from 'node:timers';
 import { stopOnSignal } from '../../src/main';
 import { createLogger } from '../../src/log/logger';
 import { LogCapture } from '../hub/handoff-support';
@@ -12,7 +13,8 @@ describe('stopOnSignal', () => {
   let exits: number[];
   const exit = (code: number) => void exits.push(code);
   const logger = () => createLogger({ level: 'info', destination: logs.stream });
-  const settle = () => new Promise((resolve) => jest.requireActual<typeof import('node:timers')>('node:timers').setImmediate(resolve));
+  // The real setImmediate (jest fakes the global one): lets the stop's promise settle.
+  const settle = () => new Promise((resolve) => realSetImmediate(resolve));
 
   beforeEach(() => {
     jest.useFakeTimers();
