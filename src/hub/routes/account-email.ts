@@ -13,8 +13,7 @@ import { parseEmailAddress } from '../../core/users/email-address';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import { emailChangeMessage } from '../../mail/templates';
 import { emailChangeLink } from '../login/email-change';
-import { isCurrentPassword, signedInRecently } from '../login/password-change';
-import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
+import { checkWhoAsks } from '../login/password-change';
 import { requireSignedIn } from '../login/require-user';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
@@ -60,15 +59,10 @@ export const accountEmail: RouteFactory = (deps) => ({
         if (!hasCode(err, 'ERR_EMAIL_INVALID')) throw err;
         return refuse('ERR_EMAIL_INVALID', 'That is not an e-mail address we can send to.', 400);
       }
-      const accountKey = normalizeEmail(user.email);
-      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
-      refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
-      if (user.passwordHash === null) {
-        if (!signedInRecently(ctx.state.sessionControl.record()!, deps.clock)) return refuse('ERR_REAUTHENTICATION_REQUIRED', 'Sign in again first: the address can be changed for a few minutes after signing in.', 403);
-      } else if (!(await isCurrentPassword(user.passwordHash, formField(ctx, 'current_password')))) {
-        return refuse('ERR_PASSWORD_INCORRECT', 'The current password is not correct.', 403);
-      }
-      await deps.limits.perAccount.reset(accountKey);
+      const refused = await checkWhoAsks(ctx, deps);
+      if (refused === 'ERR_REAUTHENTICATION_REQUIRED') return refuse(refused, 'Sign in again first: the address can be changed for a few minutes after signing in.', 403);
+      if (refused === 'ERR_PASSWORD_INCORRECT') return refuse(refused, 'The current password is not correct.', 403);
+      await deps.limits.perAccount.reset(normalizeEmail(user.email));
 
       const log = ctx.state.log;
       // After the response is written, as a sign-in link (login-email.ts): the lookup, the

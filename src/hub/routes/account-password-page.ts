@@ -2,11 +2,11 @@
 import type { Context } from 'koa';
 import { TesseraError } from '../../core/errors';
 import { passwordLimits } from '../../users/password';
-import { signedInRecently } from '../login/password-change';
+import { needsFreshSignIn, renderSignInAgain } from '../login/password-change';
 import { requireSignedIn } from '../login/require-user';
 import { renderPage } from '../middleware/page';
 import type { RouteFactory } from '../route';
-import { passwordReauthView, passwordView } from '../views/password';
+import { passwordView } from '../views/password';
 
 export const accountPasswordPage: RouteFactory = (deps) => ({
   name: 'account-password-page',
@@ -20,11 +20,7 @@ export const accountPasswordPage: RouteFactory = (deps) => ({
       const user = ctx.state.session.user!;
       const hasPassword = user.passwordHash !== null;
       const title = hasPassword ? 'Change your password' : 'Set a password';
-      if (!hasPassword && !signedInRecently(ctx.state.sessionControl.record()!, deps.clock)) {
-        const signInHref = `/login?return_to=${encodeURIComponent(`${deps.config.publicUrl}/account/password`)}`;
-        renderPage(ctx, { title, body: passwordReauthView({ signInHref }) });
-        return;
-      }
+      if (needsFreshSignIn(ctx, deps.clock)) return renderSignInAgain(ctx, deps, { title, path: '/account/password', what: 'set a password' });
       renderPage(ctx, { title, body: passwordView({ csrf: ctx.state.sessionControl.csrfToken(), hasPassword, minLength: passwordLimits.minLength, maxBytes: passwordLimits.maxBytes }) });
     },
   ],

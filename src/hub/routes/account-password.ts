@@ -11,8 +11,7 @@ import { normalizeEmail } from '../../core/users/normalize-email';
 import { passwordChangedMessage } from '../../mail/templates';
 import { hashPassword } from '../../users/password';
 import { recordAudit } from '../audit/record';
-import { isCurrentPassword, refusePasswordChange, signedInRecently } from '../login/password-change';
-import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
+import { checkWhoAsks, refusePasswordChange } from '../login/password-change';
 import { requireSignedIn } from '../login/require-user';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
@@ -33,18 +32,12 @@ export const accountPassword: RouteFactory = (deps) => ({
       const user = ctx.state.session.user!;
       const record = ctx.state.sessionControl.record()!;
       const hasPassword = user.passwordHash !== null;
-      const accountKey = normalizeEmail(user.email);
       // The same budgets as sign-in: a stolen session must not guess the password faster here.
-      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
-      refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
-
-      if (user.passwordHash === null) {
-        if (!signedInRecently(record, deps.clock)) {
-          return refusePasswordChange(ctx, hasPassword, 'ERR_REAUTHENTICATION_REQUIRED', 'Sign in again to set a password: it can be set for a few minutes after signing in.');
-        }
-      } else if (!(await isCurrentPassword(user.passwordHash, formField(ctx, 'current_password')))) {
-        return refusePasswordChange(ctx, hasPassword, 'ERR_PASSWORD_INCORRECT', 'The current password is not correct.');
+      const refused = await checkWhoAsks(ctx, deps);
+      if (refused === 'ERR_REAUTHENTICATION_REQUIRED') {
+        return refusePasswordChange(ctx, hasPassword, refused, 'Sign in again to set a password: it can be set for a few minutes after signing in.');
       }
+      if (refused === 'ERR_PASSWORD_INCORRECT') return refusePasswordChange(ctx, hasPassword, refused, 'The current password is not correct.');
       const next = formField(ctx, 'new_password');
       if (next !== formField(ctx, 'confirm_password')) {
         return refusePasswordChange(ctx, hasPassword, 'ERR_PASSWORD_MISMATCH', 'The two new passwords are not the same.');
@@ -58,7 +51,7 @@ export const accountPassword: RouteFactory = (deps) => ({
       }
 
       await deps.users.setPasswordHash(user.id, passwordHash);
-      await deps.limits.perAccount.reset(accountKey);
+      await deps.limits.perAccount.reset(normalizeEmail(user.email));
       const ended = await revokeUserSessions(deps, user.id, 'password-changed', `user:${user.id}`, { exceptSid: record.sid });
       const change = hasPassword ? 'password-changed' : 'password-set';
       ctx.state.log.info({ event: 'password-change', result: 'success', userId: user.id, change, endedSessions: ended.length }, 'password changed');

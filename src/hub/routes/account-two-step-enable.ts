@@ -13,8 +13,7 @@ import { TesseraError } from '../../core/errors';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import { newRecoveryCodes, totpStep } from '../../users/two-step';
 import { recordAudit } from '../audit/record';
-import { isCurrentPassword, signedInRecently } from '../login/password-change';
-import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
+import { checkWhoAsks } from '../login/password-change';
 import { requireSignedIn } from '../login/require-user';
 import { noticeTwoStepChange } from '../login/second-factor';
 import { formField } from '../middleware/body';
@@ -51,14 +50,9 @@ export const accountTwoStepEnable: RouteFactory = (deps) => ({
         ctx.state.log.info({ event: 'two-step', result: 'refused', userId: user.id, code }, 'two-step sign-in not turned on');
         return renderEnrolment(ctx, deps, message, new TesseraError(code, message).status, secret);
       };
-      const accountKey = normalizeEmail(user.email);
-      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
-      refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
-      if (user.passwordHash === null) {
-        if (!signedInRecently(record, deps.clock)) return refuse('ERR_REAUTHENTICATION_REQUIRED', 'Sign in again first: two-step sign-in can be turned on for a few minutes after signing in.');
-      } else if (!(await isCurrentPassword(user.passwordHash, formField(ctx, 'current_password')))) {
-        return refuse('ERR_PASSWORD_INCORRECT', 'The current password is not correct.');
-      }
+      const refused = await checkWhoAsks(ctx, deps);
+      if (refused === 'ERR_REAUTHENTICATION_REQUIRED') return refuse(refused, 'Sign in again first: two-step sign-in can be turned on for a few minutes after signing in.');
+      if (refused === 'ERR_PASSWORD_INCORRECT') return refuse(refused, 'The current password is not correct.');
       const step = await totpStep(secret, formField(ctx, 'code'), nowSeconds(deps.clock));
       if (step === null) return refuse('ERR_TWO_STEP_CODE', 'That code is not right: check the time on your phone, and enter the code the app shows now.');
 
@@ -66,7 +60,7 @@ export const accountTwoStepEnable: RouteFactory = (deps) => ({
       await deps.users.setTotp(user.id, { secret, recoveryCodeHashes: hashes });
       // The code just shown must not sign in again.
       await deps.users.useTotpStep(user.id, step);
-      await deps.limits.perAccount.reset(accountKey);
+      await deps.limits.perAccount.reset(normalizeEmail(user.email));
       const ended = await revokeUserSessions(deps, user.id, 'two-step-changed', `user:${user.id}`, { exceptSid: record.sid });
       ctx.state.log.info({ event: 'two-step', result: 'on', userId: user.id, endedSessions: ended.length }, 'two-step sign-in turned on');
       recordAudit(deps.audit, ctx.state.log, { type: 'user.updated', actor: `user:${user.id}`, userId: user.id, sid: record.sid, ip: ctx.ip || null, details: { change: 'two-step-on', endedSessions: ended.length } });

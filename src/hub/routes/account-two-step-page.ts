@@ -7,11 +7,10 @@ import type { Context } from 'koa';
 import { TesseraError } from '../../core/errors';
 import { newTotpSecret, qrSvg, totpUri } from '../../users/two-step';
 import type { HubDeps } from '../deps';
-import { signedInRecently } from '../login/password-change';
+import { needsFreshSignIn, renderSignInAgain } from '../login/password-change';
 import { requireSignedIn } from '../login/require-user';
 import { renderPage } from '../middleware/page';
 import type { RouteFactory } from '../route';
-import { passwordReauthView } from '../views/password';
 import { enrolView, manageView } from '../views/two-step';
 
 const infoByQuery: Record<string, string> = { on: 'Two-step sign-in is on.' };
@@ -43,11 +42,7 @@ export const accountTwoStepPage: RouteFactory = (deps) => ({
         renderPage(ctx, { title: 'Two-step sign-in', body: manageView({ csrf: ctx.state.sessionControl.csrfToken(), since, recoveryCodesLeft: state.recoveryCodeHashes.length, info }) });
         return;
       }
-      if (user.passwordHash === null && !signedInRecently(ctx.state.sessionControl.record()!, deps.clock)) {
-        const signInHref = `/login?return_to=${encodeURIComponent(`${deps.config.publicUrl}/account/two-step`)}`;
-        renderPage(ctx, { title: 'Two-step sign-in', body: passwordReauthView({ signInHref, what: 'turn on two-step sign-in' }) });
-        return;
-      }
+      if (needsFreshSignIn(ctx, deps.clock)) return renderSignInAgain(ctx, deps, { title: 'Two-step sign-in', path: '/account/two-step', what: 'turn on two-step sign-in' });
       await renderEnrolment(ctx, deps, null);
     },
   ],

@@ -32,9 +32,8 @@ ${m.hasPassword
 }
 
 /** For a link-only account whose sign-in is not recent: `what` (set a password, …) needs a fresh one. */
-export function passwordReauthView(m: { signInHref: string; what?: string }): SafeHtml {
-  const what = m.what ?? 'set a password';
-  return html`<p class="notice info" role="status">To ${what}, sign in again first: it is allowed for a few minutes after signing in.</p>
+export function passwordReauthView(m: { signInHref: string; what: string }): SafeHtml {
+  return html`<p class="notice info" role="status">To ${m.what}, sign in again first: it is allowed for a few minutes after signing in.</p>
 <p><a href="${m.signInHref}">Sign in again</a></p>
 <p><a href="/account">Back to your account</a></p>`;
 }
