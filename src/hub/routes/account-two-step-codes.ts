@@ -14,20 +14,14 @@ import { checkAccountCode, noticeTwoStepChange } from '../login/second-factor';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
 import type { RouteFactory } from '../route';
-import { manageView, recoveryCodesView } from '../views/two-step';
+import { recoveryCodesView } from '../views/two-step';
+import { renderManagement } from './account-two-step-page';
 
 /** The two-step page again with the refusal, status 401 (or back to it when two-step sign-in is off). */
-export async function refuseTwoStepAction(ctx: Context, deps: HubDeps, user: UserRecord): Promise<void> {
-  const state = user.totpEnabledAt === null ? null : await deps.users.totpState(user.id);
-  if (state === null) {
-    ctx.status = 303;
-    ctx.redirect('/account/two-step');
-    return;
-  }
-  ctx.state.log.info({ event: 'two-step', result: 'refused', userId: user.id, code: 'ERR_TWO_STEP_CODE' }, 'two-step change refused');
-  const since = new Date(user.totpEnabledAt! * 1000).toISOString().slice(0, 10);
+export function refuseTwoStepAction(ctx: Context, deps: HubDeps, user: UserRecord): Promise<void> {
+  if (user.totpEnabledAt !== null) ctx.state.log.info({ event: 'two-step', result: 'refused', userId: user.id, code: 'ERR_TWO_STEP_CODE' }, 'two-step change refused');
   const error = 'That code is not right, or was used already.';
-  renderPage(ctx, { title: 'Two-step sign-in', body: manageView({ csrf: ctx.state.sessionControl.csrfToken(), since, recoveryCodesLeft: state.recoveryCodeHashes.length, error }) }, new TesseraError('ERR_TWO_STEP_CODE', error).status);
+  return renderManagement(ctx, deps, user, { error }, new TesseraError('ERR_TWO_STEP_CODE', error).status);
 }
 
 export const accountTwoStepCodes: RouteFactory = (deps) => ({

@@ -4,8 +4,8 @@
  * the secret is not stored until then. While it is on: turn it off, or new recovery codes.
  */
 import type { Context } from 'koa';
-import { TesseraError } from '../../core/errors';
 import { newTotpSecret, qrSvg, totpUri } from '../../users/two-step';
+import type { UserRecord } from '../../ports';
 import type { HubDeps } from '../deps';
 import { needsFreshSignIn, renderSignInAgain } from '../login/password-change';
 import { requireSignedIn } from '../login/require-user';
@@ -25,6 +25,21 @@ export async function renderEnrolment(ctx: Context, deps: HubDeps, error: string
   renderPage(ctx, { title: 'Two-step sign-in', body: enrolView({ csrf: ctx.state.sessionControl.csrfToken(), secret, qrSvg: svg, hasPassword: user.passwordHash !== null, error }) }, status);
 }
 
+/**
+ * The page while two-step sign-in is on, with `notice` above it (also for a refused code); back
+ * to the page when it is off after all.
+ */
+export async function renderManagement(ctx: Context, deps: HubDeps, user: UserRecord, notice: { error?: string; info?: string | null } = {}, status = 200): Promise<void> {
+  const state = user.totpEnabledAt === null ? null : await deps.users.totpState(user.id);
+  if (state === null) {
+    ctx.status = 303;
+    ctx.redirect('/account/two-step');
+    return;
+  }
+  const since = new Date(user.totpEnabledAt! * 1000).toISOString().slice(0, 10);
+  renderPage(ctx, { title: 'Two-step sign-in', body: manageView({ csrf: ctx.state.sessionControl.csrfToken(), since, recoveryCodesLeft: state.recoveryCodeHashes.length, ...notice }) }, status);
+}
+
 export const accountTwoStepPage: RouteFactory = (deps) => ({
   name: 'account-two-step-page',
   method: 'GET',
@@ -34,14 +49,7 @@ export const accountTwoStepPage: RouteFactory = (deps) => ({
     requireSignedIn,
     async function showTwoStep(ctx: Context) {
       const user = ctx.state.session.user!;
-      if (user.totpEnabledAt !== null) {
-        const state = await deps.users.totpState(user.id);
-        if (state === null) throw new TesseraError('ERR_USER_NOT_FOUND', 'No such user.');
-        const since = new Date(user.totpEnabledAt * 1000).toISOString().slice(0, 10);
-        const info = infoByQuery[String(ctx.query.done)] ?? null;
-        renderPage(ctx, { title: 'Two-step sign-in', body: manageView({ csrf: ctx.state.sessionControl.csrfToken(), since, recoveryCodesLeft: state.recoveryCodeHashes.length, info }) });
-        return;
-      }
+      if (user.totpEnabledAt !== null) return renderManagement(ctx, deps, user, { info: infoByQuery[String(ctx.query.done)] ?? null });
       if (needsFreshSignIn(ctx, deps.clock)) return renderSignInAgain(ctx, deps, { title: 'Two-step sign-in', path: '/account/two-step', what: 'turn on two-step sign-in' });
       await renderEnrolment(ctx, deps, null);
     },

@@ -1,13 +1,7 @@
 import { describeDevice } from '../../core/sessions/device';
 import type { SessionRecord, UserRecord } from '../../ports';
-import { csrfField, notice } from './layout';
+import { csrfField, notice, utcTime } from './layout';
 import { html, type SafeHtml } from './html';
-
-/** `2026-11-22 20:45:00 UTC`: the ISO form's date and time, without milliseconds. */
-function when(seconds: number): string {
-  const iso = new Date(seconds * 1000).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
-}
 
 /**
  * `password`: the link to the password form — `change` (the user has one), `set` (link-only
@@ -31,12 +25,12 @@ ${m.password ? html`<p><a href="/account/password">${m.password === 'change' ? '
 <tbody>
 ${m.sessions.map((s) => {
   const device = describeDevice(s.userAgent);
-  const signedIn = when(s.createdAt);
+  const signedIn = utcTime(s.createdAt);
   return html`<tr data-sid="${s.sid}">
 <td>${device}${s.sid === m.currentSid ? html` <span class="badge">this device</span>` : ''}</td>
 <td>${s.ip ?? 'unknown'}</td>
 <td>${signedIn}</td>
-<td>${when(s.lastSeenAt)}</td>
+<td>${utcTime(s.lastSeenAt)}</td>
 <td>${s.sites.length === 0 ? html`<span class="muted">none yet</span>` : s.sites.map((l, i) => html`${i > 0 ? ', ' : ''}${new URL(l.site).host}`)}</td>
 <td><form method="post" action="/account/sessions/end">${csrfField(m.csrf)}<input type="hidden" name="sid" value="${s.sid}"><button type="submit" class="secondary" aria-label="Sign out ${device} signed in ${signedIn}">Sign out</button></form></td>
 </tr>`;

@@ -1,11 +1,6 @@
 import type { AuditEvent } from '../../ports';
 import { html, type SafeHtml } from './html';
-
-/** `2026-11-22 20:45:00 UTC`. */
-function when(seconds: number): string {
-  const iso = new Date(seconds * 1000).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
-}
+import { utcTime } from './layout';
 
 const methodNames: Record<string, string> = { password: 'password', 'magic-link': 'e-mail link' };
 
@@ -60,7 +55,7 @@ ${m.events.length === 0
     : html`<table aria-labelledby="activity-title">
 <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Address</th></tr></thead>
 <tbody>
-${m.events.map((e) => html`<tr><td>${when(e.at)}</td><td>${describe(e)}</td><td>${e.ip ?? '-'}</td></tr>`)}
+${m.events.map((e) => html`<tr><td>${utcTime(e.at)}</td><td>${describe(e)}</td><td>${e.ip ?? '-'}</td></tr>`)}
 </tbody>
 </table>`}
 <p><a href="/account">Back to your account</a></p>`;

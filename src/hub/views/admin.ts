@@ -6,10 +6,10 @@ import type { KeyInfo } from '../../core/keys/keyring';
 import { describeDevice } from '../../core/sessions/device';
 import { AUDIT_EVENT_TYPES, type AuditEvent, type Delivery, type OutboxStats, type SessionRecord, type UserRecord } from '../../ports';
 import { html, type SafeHtml } from './html';
-import { csrfField, notice } from './layout';
+import { csrfField, notice, utcTime } from './layout';
 
 function when(seconds: number | null): string {
-  return seconds === null ? '-' : new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return seconds === null ? '-' : utcTime(seconds);
 }
 
 /** Links between the admin pages. */

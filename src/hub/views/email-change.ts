@@ -1,5 +1,5 @@
 /** The pages of changing one's e-mail address. */
-import { csrfField, notice } from './layout';
+import { csrfField, minutesText, notice } from './layout';
 import { html, type SafeHtml } from './html';
 
 /** `/account/email`: the new address, and the current password when the account has one. */
@@ -22,7 +22,7 @@ ${m.hasPassword
 
 /** After the request: the same answer whatever became of it (a taken address is not revealed). */
 export function emailLinkSentView(m: { to: string; expiresMinutes: number }): SafeHtml {
-  return html`<p class="notice info" role="status">If ${m.to} can be used, we have sent it a link. Open it while signed in here; it expires in ${m.expiresMinutes} ${m.expiresMinutes === 1 ? 'minute' : 'minutes'}.</p>
+  return html`<p class="notice info" role="status">If ${m.to} can be used, we have sent it a link. Open it while signed in here; it expires in ${minutesText(m.expiresMinutes)}.</p>
 <p><a href="/account">Back to your account</a></p>`;
 }
 

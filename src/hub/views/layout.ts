@@ -46,3 +46,14 @@ export function notice(kind: 'error' | 'info', text: string | null | undefined):
   if (!text) return html``;
   return html`<p class="notice ${kind}" role="${kind === 'error' ? 'alert' : 'status'}">${text}</p>`;
 }
+
+/** `2026-11-22 20:45:00 UTC`: a Unix time as the hub's pages show it. */
+export function utcTime(seconds: number): string {
+  const iso = new Date(seconds * 1000).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
+/** `10 minutes`, `1 minute`. */
+export function minutesText(minutes: number): string {
+  return `${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`;
+}

@@ -1,4 +1,4 @@
-import { csrfField, notice } from './layout';
+import { csrfField, minutesText, notice } from './layout';
 import { html, type SafeHtml } from './html';
 
 export interface LoginViewModel {
@@ -34,11 +34,6 @@ ${csrfField(m.csrf)}<input type="hidden" name="return_to" value="${m.returnTo}">
 <button type="submit" class="secondary">E-mail me a link</button>
 </form>`
     : ''}`;
-}
-
-/** `10 minutes`, `1 minute`. */
-function minutesText(minutes: number): string {
-  return `${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`;
 }
 
 /** `expiresMinutes`: the configured link lifetime in whole minutes, as the e-mail states it. */
