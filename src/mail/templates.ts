@@ -185,12 +185,7 @@ export function twoStepResetByAdminMessage(input: { to: string; at: Date; produc
     'You sign in with your password or an e-mail link alone until you turn it on again from your account page.',
     'If you did not ask for this, contact your administrator at once.',
   ];
-  return {
-    to: input.to,
-    subject: `Two-step sign-in was turned off for your ${product} account`,
-    text: ['Hello,', '', ...lines, ''].join('\n'),
-    html: page(['<p>Hello,</p>', ...lines.map((line) => `<p>${escapeHtml(line)}</p>`)]),
-  };
+  return lineNotice(input.to, `Two-step sign-in was turned off for your ${product} account`, lines);
 }
 
 /**
@@ -231,12 +226,7 @@ export function emailChangedMessage(input: { to: string; newAddress: string; at:
     'Sign-in links and notices go there from now on.',
     'If you did not do this, contact your administrator at once.',
   ];
-  return {
-    to: input.to,
-    subject: `The e-mail address of your ${product} account was changed`,
-    text: ['Hello,', '', ...lines, ''].join('\n'),
-    html: page(['<p>Hello,</p>', ...lines.map((line) => `<p>${escapeHtml(line)}</p>`)]),
-  };
+  return lineNotice(input.to, `The e-mail address of your ${product} account was changed`, lines);
 }
 
 /**
@@ -263,6 +253,16 @@ function deviceNotice(input: { to: string; device: string | null; ip: string | n
       '</table>',
       `<p>If this was you, there is nothing to do.<br>\n${escapeHtml(text.advice)}</p>`,
     ]),
+  };
+}
+
+/** A notice of a few lines, each a paragraph of the HTML part (escaped). */
+function lineNotice(to: string, subject: string, lines: string[]): MailMessage {
+  return {
+    to,
+    subject,
+    text: ['Hello,', '', ...lines, ''].join('\n'),
+    html: page(['<p>Hello,</p>', ...lines.map((line) => `<p>${escapeHtml(line)}</p>`)]),
   };
 }
 

@@ -1,15 +1,13 @@
 /**
  * `POST /api/v1/admin/users/:id/two-step/reset`: turns a user's two-step sign-in off (they lost
  * their phone and their recovery codes): secret and recovery codes are forgotten, their sessions
- * stay. Audited as `user.updated` (`change: two-step-reset`) and as an `admin.action`; the user
- * is told by e-mail.
+ * stay (src/hub/admin/two-step-reset.ts).
  */
 import type { Context } from 'koa';
 import { TesseraError } from '../../../core/errors';
 import type { RouteFactory } from '../../route';
-import { recordAdminAction } from '../audit-action';
-import { notifyTwoStepReset } from '../notify';
 import { userJson } from '../present';
+import { resetTwoStep } from '../two-step-reset';
 import { requireAdminScope, tokenActor } from './auth';
 import { pathParam } from './input';
 
@@ -20,15 +18,10 @@ export const adminApiUserTwoStepReset: RouteFactory = (deps) => ({
   path: '/api/v1/admin/users/:id/two-step/reset',
   middleware: [
     requireAdminScope(deps, 'users:write'),
-    async function resetTwoStep(ctx: Context) {
+    async function turnTwoStepOff(ctx: Context) {
       const found = await deps.users.findById(pathParam(ctx, 'id'));
       if (found === null) throw new TesseraError('ERR_USER_NOT_FOUND', 'No such user');
-      const actor = tokenActor(ctx);
-      const user = await deps.users.setTotp(found.id, null);
-      await deps.audit.append({ type: 'user.updated', actor, userId: user.id, ip: ctx.ip || null, details: { change: 'two-step-reset' } });
-      notifyTwoStepReset(deps, ctx, found);
-      await recordAdminAction(deps.audit, ctx, actor, 'user.two-step-reset', user.id, user.id);
-      ctx.body = { user: userJson(user) };
+      ctx.body = { user: userJson(await resetTwoStep(deps, ctx, found, tokenActor(ctx))) };
     },
   ],
 });

@@ -6,8 +6,7 @@ import type { Context } from 'koa';
 import { TesseraError } from '../../../core/errors';
 import type { RouteFactory } from '../../route';
 import { pathParam } from '../api/input';
-import { recordAdminAction } from '../audit-action';
-import { notifyTwoStepReset } from '../notify';
+import { resetTwoStep } from '../two-step-reset';
 import { adminActor } from './guard';
 import { adminPost } from './shared';
 
@@ -18,14 +17,10 @@ export const adminUserTwoStepReset: RouteFactory = (deps) => ({
   path: '/admin/users/:id/two-step/reset',
   middleware: [
     ...adminPost(deps, true),
-    async function resetTwoStep(ctx: Context) {
+    async function turnTwoStepOff(ctx: Context) {
       const found = await deps.users.findById(pathParam(ctx, 'id'));
       if (found === null) throw new TesseraError('ERR_USER_NOT_FOUND', 'No such user.');
-      const actor = adminActor(ctx);
-      await deps.users.setTotp(found.id, null);
-      await deps.audit.append({ type: 'user.updated', actor, userId: found.id, ip: ctx.ip || null, details: { change: 'two-step-reset' } });
-      notifyTwoStepReset(deps, ctx, found);
-      await recordAdminAction(deps.audit, ctx, actor, 'user.two-step-reset', found.id, found.id);
+      await resetTwoStep(deps, ctx, found, adminActor(ctx));
       ctx.status = 303;
       ctx.redirect('/admin/users?done=two-step-reset');
     },
