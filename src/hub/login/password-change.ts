@@ -17,7 +17,7 @@ import type { HubDeps } from '../deps';
 import { formField } from '../middleware/body';
 import { renderPage } from '../middleware/page';
 import { passwordReauthView, passwordView } from '../views/password';
-import { addressLimitKey, refuseWhenLimited } from './rate-limit';
+import { countAttempt } from './rate-limit';
 
 /** Whether `plain` is the password of `passwordHash`; input no password can be is simply wrong. */
 export async function isCurrentPassword(passwordHash: string, plain: string): Promise<boolean> {
@@ -63,8 +63,7 @@ export function renderSignInAgain(ctx: Context, deps: Pick<HubDeps, 'config'>, p
  */
 export async function checkWhoAsks(ctx: Context, deps: Pick<HubDeps, 'limits' | 'clock'>): Promise<'ERR_PASSWORD_INCORRECT' | 'ERR_REAUTHENTICATION_REQUIRED' | null> {
   const user = ctx.state.session.user!;
-  refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
-  refuseWhenLimited(ctx, await deps.limits.perAccount.consume(normalizeEmail(user.email)), 'account');
+  await countAttempt(ctx, deps, normalizeEmail(user.email));
   if (user.passwordHash === null) return signedInRecently(ctx.state.sessionControl.record()!, deps.clock) ? null : 'ERR_REAUTHENTICATION_REQUIRED';
   return (await isCurrentPassword(user.passwordHash, formField(ctx, 'current_password'))) ? null : 'ERR_PASSWORD_INCORRECT';
 }

@@ -7,6 +7,7 @@ import { isIPv6 } from 'node:net';
 import type { Context } from 'koa';
 import { TesseraError } from '../../core/errors';
 import type { RateLimitResult } from '../../ports';
+import type { HubDeps } from '../deps';
 
 export function refuseWhenLimited(ctx: Context, result: RateLimitResult, scope: 'address' | 'account'): void {
   if (result.allowed) return;
@@ -42,4 +43,15 @@ function ipv6Groups(ip: string): number[] {
   const before = parse(head);
   const after = parse(tail);
   return [...before, ...new Array<number>(8 - before.length - after.length).fill(0), ...after];
+}
+
+/**
+ * Counts one guess at an account's secret (password, code) against the per-address and then the
+ * per-account budget (`accountKey`: the normalised e-mail address), before the guess is checked:
+ * counted after a failure, guesses sent in parallel would all pass the budget. Throws
+ * `ERR_RATE_LIMITED` beyond either. A success resets the account budget (the caller's).
+ */
+export async function countAttempt(ctx: Context, deps: Pick<HubDeps, 'limits'>, accountKey: string): Promise<void> {
+  refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
+  refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
 }

@@ -12,7 +12,7 @@ import type { UserRecord } from '../../ports';
 import { hashRecoveryCode, looksLikeRecoveryCode, normalizeTotpCode, totpStep } from '../../users/two-step';
 import type { HubDeps } from '../deps';
 import { formField } from '../middleware/body';
-import { addressLimitKey, refuseWhenLimited } from './rate-limit';
+import { countAttempt } from './rate-limit';
 
 export type SecondFactor = 'totp' | 'recovery-code';
 
@@ -34,8 +34,7 @@ export async function checkSecondFactor(deps: Pick<HubDeps, 'users' | 'clock'>, 
  * `ERR_RATE_LIMITED` beyond them; null for a wrong or spent code.
  */
 export async function checkAccountCode(ctx: Context, deps: HubDeps, user: UserRecord): Promise<SecondFactor | null> {
-  refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
-  refuseWhenLimited(ctx, await deps.limits.perAccount.consume(normalizeEmail(user.email)), 'account');
+  await countAttempt(ctx, deps, normalizeEmail(user.email));
   const factor = await checkSecondFactor(deps, user.id, formField(ctx, 'code'));
   if (factor !== null) await deps.limits.perAccount.reset(normalizeEmail(user.email));
   return factor;

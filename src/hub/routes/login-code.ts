@@ -10,7 +10,7 @@ import type { Context } from 'koa';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import { recordAudit } from '../audit/record';
 import { completeLogin } from '../login/complete-login';
-import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
+import { countAttempt } from '../login/rate-limit';
 import { checkSecondFactor } from '../login/second-factor';
 import { clearPendingSignIn, pendingSignIn } from '../login/two-step';
 import { formField } from '../middleware/body';
@@ -37,8 +37,7 @@ export const loginCode: RouteFactory = (deps) => ({
         return;
       }
       const accountKey = normalizeEmail(user.email);
-      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
-      refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
+      await countAttempt(ctx, deps, accountKey);
       const factor = await checkSecondFactor(deps, user.id, formField(ctx, 'code'));
       if (factor === null) {
         ctx.state.log.info({ event: 'login', result: 'failure', method: pending.method, reason: 'bad-code', code: 'ERR_TWO_STEP_CODE', userId: user.id }, 'second step failed');

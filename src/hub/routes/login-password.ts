@@ -12,7 +12,7 @@ import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
 import { requestedReturnTo } from '../login/complete-login';
 import { continueSignIn } from '../login/two-step';
-import { addressLimitKey, refuseWhenLimited } from '../login/rate-limit';
+import { countAttempt } from '../login/rate-limit';
 import { recordAudit } from '../audit/record';
 import type { RouteFactory } from '../route';
 import { loginView } from '../views/login';
@@ -44,10 +44,8 @@ export const loginPassword: RouteFactory = (deps) => ({
       const email = validEmailOrNull(emailInput);
       const accountKey = normalizeEmail(email ?? emailInput);
 
-      refuseWhenLimited(ctx, await deps.limits.perAddress.consume(addressLimitKey(ctx)), 'address');
-      // Counted before the argon2 check, not after a failure: otherwise guesses sent in
-      // parallel all pass the budget before the first one is counted. A success resets it.
-      refuseWhenLimited(ctx, await deps.limits.perAccount.consume(accountKey), 'account');
+      // Counted before the argon2 check (countAttempt); a success resets the account budget.
+      await countAttempt(ctx, deps, accountKey);
 
       let user: UserRecord | null = email === null ? null : await deps.users.findByEmail(email);
       let reason: 'unknown-user' | 'no-password' | 'disabled' | 'bad-password' | 'bad-input' | null = null;
