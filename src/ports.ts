@@ -328,7 +328,7 @@ export interface UserStore extends HealthCheck {
    */
   create(user: NewUser): Promise<UserRecord>;
   findById(id: string): Promise<UserRecord | null>;
-  /** Case-insensitive; surrounding white space is ignored. */
+  /** Case-insensitive, canonically equivalent Unicode forms alike (`normalizeEmail`); surrounding white space is ignored. */
   findByEmail(email: string): Promise<UserRecord | null>;
   /** Users matching the filter, ordered by normalized e-mail address, one page at a time. */
   list(filter: UserFilter, page: PageRequest): Promise<Page<UserRecord>>;
@@ -339,11 +339,21 @@ export interface UserStore extends HealthCheck {
   setRoles(id: string, roles: string[]): Promise<UserRecord>;
   setName(id: string, name: string | null): Promise<UserRecord>;
   /**
-   * Changes the e-mail address (as entered, trimmed) and drops the user's pending magic links
-   * (they went to the old address), in one transaction. `ERR_USER_EXISTS` when another account
-   * has the address (case-insensitively), `ERR_USER_NOT_FOUND` for an unknown id.
+   * Changes the e-mail address (as entered, trimmed), drops the user's pending magic links (they
+   * went to the old address) and ends their pending e-mail change, in one transaction. With
+   * `pendingChange`, only while that is the user's pending change (`setPendingEmailChange`),
+   * atomically: of concurrent calls with one change at most one succeeds; otherwise
+   * `ERR_STORE_CONFLICT` and nothing changes. `ERR_USER_EXISTS` when another account has the
+   * address (case-insensitively, and canonically equivalent Unicode is one address),
+   * `ERR_USER_NOT_FOUND` for an unknown id.
    */
-  setEmail(id: string, email: string): Promise<UserRecord>;
+  setEmail(id: string, email: string, pendingChange?: string): Promise<UserRecord>;
+  /**
+   * Makes `changeId` the user's one pending e-mail change, replacing any earlier one, so only
+   * the newest request's confirmation link can make the change (src/hub/login/email-change.ts).
+   * `ERR_USER_NOT_FOUND` for an unknown id.
+   */
+  setPendingEmailChange(id: string, changeId: string): Promise<void>;
   /** Sets `lastLoginAt` (Unix seconds). */
   recordLogin(id: string, at: number): Promise<UserRecord>;
   /**

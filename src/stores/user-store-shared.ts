@@ -81,9 +81,66 @@ export function encodeUserCursor(emailNormalized: string): string {
 
 /**
  * Turns `limit + 1` fetched rows into a page: the extra row only says that another page exists.
+ * The cursor is the stored key of the last row (`keyOf`), which orders the listing: an account
+ * left with an older key by the NFC migration (see {@link planEmailKeys}) is ordered by that.
  */
-export function toUserPage(rows: UserRecord[], limit: number): Page<UserRecord> {
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeUserCursor(normalizeEmail(last.email)) : null };
+export function toUserPage<Row>(rows: Row[], limit: number, toUser: (row: Row) => UserRecord, keyOf: (row: Row) => string): Page<UserRecord> {
+  const kept = rows.slice(0, limit);
+  const last = kept.at(-1);
+  return { items: kept.map(toUser), nextCursor: rows.length > limit && last !== undefined ? encodeUserCursor(keyOf(last)) : null };
+}
+
+/**
+ * An account whose e-mail key the NFC migration left as it was, because the key it should have
+ * now is another account's (`heldBy`): the two addresses are one in NFC. Ids only: the address
+ * is personal data, and the operator looks it up by id.
+ */
+export interface EmailKeyConflict {
+  userId: string;
+  heldBy: string;
+}
+
+/** A row the NFC migration looks at: its address as entered and its stored key. */
+export interface EmailKeyRow {
+  id: string;
+  email: string;
+  emailNormalized: string;
+  createdAt: number;
+}
+
+/**
+ * Which stored keys the NFC migration (users schema version 3 in SQLite and PostgreSQL) changes,
+ * and in which order, so that the UNIQUE key never fails half-way and the hub still starts.
+ *
+ * `rows` are the candidates (rows whose address is not ASCII: an ASCII address's key cannot
+ * change); `holders` maps each key some candidate should now have to the account that holds it
+ * today, if any. A row whose key changes gets it unless another account holds it: an account
+ * that already holds its key keeps it (its sign-in works today and must not stop), otherwise the
+ * oldest account (`createdAt`, then id) gets it. Each row left as it was is reported as a
+ * conflict, in that order: its owner can no longer sign in by that address (every form of it
+ * now finds the other account, which has the same mailbox), and the operator resolves it
+ * (change its address, or delete it after moving what it holds). Pure: no I/O.
+ *
+ * @example
+ * planEmailKeys([{ id: 'u1', email: 'E\u0301@x.io', emailNormalized: 'e\u0301@x.io', createdAt: 1 }], new Map());
+ * // { moves: [{ id: 'u1', key: '\u00e9@x.io' }], conflicts: [] }
+ */
+export function planEmailKeys(rows: readonly EmailKeyRow[], holders: ReadonlyMap<string, string>): { moves: { id: string; key: string }[]; conflicts: EmailKeyConflict[] } {
+  const held = new Map(holders);
+  const changing = rows
+    .map((row) => ({ row, key: normalizeEmail(row.email) }))
+    .filter(({ row, key }) => key !== row.emailNormalized)
+    .sort((a, b) => a.row.createdAt - b.row.createdAt || (a.row.id < b.row.id ? -1 : a.row.id > b.row.id ? 1 : 0));
+  const moved = changing.map(() => false);
+  const moves: { id: string; key: string }[] = [];
+  for (let i = 0; i < changing.length; i += 1) {
+    const { row, key } = changing[i]!;
+    if (moved[i] || held.has(key)) continue;
+    moved[i] = true;
+    moves.push({ id: row.id, key });
+    held.set(key, row.id);
+    // A move that frees a key some row wants: start again, so the oldest such row gets it.
+    if (held.get(row.emailNormalized) === row.id && held.delete(row.emailNormalized)) i = -1;
+  }
+  return { moves, conflicts: changing.filter((_, i) => !moved[i]).map(({ row, key }) => ({ userId: row.id, heldBy: held.get(key)! })) };
 }

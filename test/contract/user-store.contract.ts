@@ -4,13 +4,31 @@
  */
 import type { FrozenClock } from '../../src/core/clock';
 import type { MagicLinkStore, NewMagicLink, UserRecord, UserStore } from '../../src/ports';
+import type { EmailKeyConflict } from '../../src/stores/user-store-shared';
 import { codeOf } from '../support/errors';
+
+/**
+ * A `users` row as the releases before NFC keys wrote it: `emailNormalized` is what
+ * `normalizeEmail` was then (trimmed and lower-cased, no Unicode normalisation).
+ */
+export interface LegacyUserRow {
+  id: string;
+  email: string;
+  emailNormalized: string;
+  createdAt: number;
+}
 
 export interface UserStoreSubject {
   store: UserStore & MagicLinkStore;
   /** The clock the store was given; starts at `contractStart`. */
   clock: FrozenClock;
-  /** Releases everything `open` created. */
+  /**
+   * A second, separate database at the users schema of the release before NFC keys, `rows`
+   * written into it with raw SQL, then opened as a store (which migrates it): that store and
+   * the key conflicts its migration reported. Released by `dispose`.
+   */
+  openWithLegacyRows(rows: LegacyUserRow[]): Promise<{ store: UserStore & MagicLinkStore; conflicts: EmailKeyConflict[] }>;
+  /** Releases everything `open` and `openWithLegacyRows` created. */
   dispose(): Promise<void>;
 }
 
@@ -119,6 +137,80 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
       expect(await codeOf(store.create({ email: 'élodie@exemple.fr' }))).toBe('ERR_USER_EXISTS');
       expect((await store.findByEmail('ÉLODIE@EXEMPLE.FR'))?.email).toBe('Élodie@Exemple.fr');
       expect(first.email).toBe('Élodie@Exemple.fr');
+    });
+  });
+
+  describe('Unicode-equivalent e-mail addresses (NFC, RFC 6532 §3.1)', () => {
+    const nfd = 'Zoe\u0308@Example.org';
+    const nfc = 'Zo\u00eb@Example.org';
+
+    it('finds a user signed up with the decomposed form by the precomposed one, and refuses the other form as a duplicate', async () => {
+      const first = await store.create({ email: nfd });
+      expect(first.email).toBe(nfd);
+      expect(await store.findByEmail(nfc)).toEqual(first);
+      expect(await store.findByEmail('ZO\u00cb@example.ORG')).toEqual(first);
+      expect(await codeOf(store.create({ email: nfc }))).toBe('ERR_USER_EXISTS');
+      expect(emails((await store.list({ emailContains: 'zo\u00eb' }, { limit: 10 })).items)).toEqual([nfd]);
+    });
+
+    it('finds a user signed up with the precomposed form by the decomposed one, and refuses it as a new address or a changed one', async () => {
+      const first = await store.create({ email: nfc });
+      const other = await store.create({ email: 'other@example.org' });
+      expect(await store.findByEmail(nfd)).toEqual(first);
+      expect(await codeOf(store.create({ email: nfd }))).toBe('ERR_USER_EXISTS');
+      expect(await codeOf(store.setEmail(other.id, nfd))).toBe('ERR_USER_EXISTS');
+      expect((await store.findById(other.id))?.email).toBe('other@example.org');
+    });
+  });
+
+  describe('NFC keys for rows written before them (migration)', () => {
+    /** `normalizeEmail` before NFC keys. */
+    const legacyRow = (id: string, email: string, createdAt: number): LegacyUserRow => ({ id, email, emailNormalized: email.trim().toLowerCase(), createdAt });
+
+    it('re-keys the rows whose key changes; of a collision the account already holding the key, else the oldest, wins and the others are reported, unchanged', async () => {
+      const { store: migrated, conflicts } = await subject.openWithLegacyRows([
+        legacyRow('ascii', 'Ada@example.org', t0 - 70),
+        // Decomposed, alone: moves to the NFC key.
+        legacyRow('zoe', 'Zoe\u0308@example.org', t0 - 40),
+        // Decomposed, older than an account that already holds the NFC key: that one keeps it.
+        legacyRow('amelie-nfd', 'Ame\u0301lie@example.org', t0 - 60),
+        legacyRow('amelie-nfc', 'Am\u00e9lie@example.org', t0 - 10),
+        // Two decomposed forms of one address (marks in either order), both moving: the older wins.
+        legacyRow('anh-old', 'a\u0323\u0302nh@example.org', t0 - 30),
+        legacyRow('anh-young', 'a\u0302\u0323nh@example.org', t0 - 20),
+      ]);
+      expect(conflicts).toEqual([
+        { userId: 'amelie-nfd', heldBy: 'amelie-nfc' },
+        { userId: 'anh-young', heldBy: 'anh-old' },
+      ]);
+      expect((await migrated.findByEmail('ada@EXAMPLE.org'))?.id).toBe('ascii');
+      expect((await migrated.findByEmail('Zo\u00eb@example.org'))?.id).toBe('zoe');
+      expect((await migrated.findByEmail('ZOE\u0308@example.org'))?.id).toBe('zoe');
+      expect((await migrated.findByEmail('Ame\u0301lie@example.org'))?.id).toBe('amelie-nfc');
+      expect((await migrated.findByEmail('\u1ead' + 'nh@example.org'))?.id).toBe('anh-old');
+      expect((await migrated.findByEmail('a\u0302\u0323nh@example.org'))?.id).toBe('anh-old');
+      expect(await codeOf(migrated.create({ email: 'zo\u00eb@example.org' }))).toBe('ERR_USER_EXISTS');
+      // The accounts left behind keep their address as entered, and are still listed, once each,
+      // page by page (their old key orders them).
+      expect((await migrated.findById('amelie-nfd'))?.email).toBe('Ame\u0301lie@example.org');
+      expect((await migrated.findById('anh-young'))?.email).toBe('a\u0302\u0323nh@example.org');
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<typeof migrated.list>> = await migrated.list({}, { limit: 1, cursor });
+        seen.push(...page.items.map((user) => user.id));
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      expect(seen.sort()).toEqual(['amelie-nfc', 'amelie-nfd', 'anh-old', 'anh-young', 'ascii', 'zoe']);
+      // An operator resolves one by giving it another address.
+      expect((await migrated.setEmail('anh-young', 'anh.2@example.org')).id).toBe('anh-young');
+      expect((await migrated.findByEmail('ANH.2@example.org'))?.id).toBe('anh-young');
+    });
+
+    it('reports nothing when no key changes', async () => {
+      const { store: migrated, conflicts } = await subject.openWithLegacyRows([legacyRow('ascii', 'Ada@example.org', t0), legacyRow('nfc', 'Zo\u00eb@example.org', t0)]);
+      expect(conflicts).toEqual([]);
+      expect((await migrated.findByEmail('zoe\u0308@example.org'))?.id).toBe('nfc');
     });
   });
 
@@ -255,6 +347,42 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
       expect((await store.findById(user.id))?.email).toBe('Ada.L@Example.org');
       expect(await codeOf(store.setEmail('nobody', 'x@example.org'))).toBe('ERR_USER_NOT_FOUND');
       expect(await codeOf(store.setEmail(user.id, '  '))).toBe('ERR_BAD_REQUEST');
+    });
+
+    it('changes the address for the newest pending change only, once; any address change ends a pending one', async () => {
+      await store.setPendingEmailChange(user.id, 'change-b');
+      await store.setPendingEmailChange(user.id, 'change-c');
+      expect(await codeOf(store.setEmail(user.id, 'b@example.org', 'change-b'))).toBe('ERR_STORE_CONFLICT');
+      expect(await store.findById(user.id)).toEqual(user);
+      expect(await store.findByEmail('b@example.org')).toBeNull();
+      // Another account's pending change is not this one's.
+      expect(await codeOf(store.setEmail(other.id, 'c@example.org', 'change-c'))).toBe('ERR_STORE_CONFLICT');
+      expect(await store.setEmail(user.id, 'c@example.org', 'change-c')).toEqual({ ...user, email: 'c@example.org' });
+      expect(await codeOf(store.setEmail(user.id, 'd@example.org', 'change-c'))).toBe('ERR_STORE_CONFLICT');
+      expect((await store.findById(user.id))?.email).toBe('c@example.org');
+
+      await store.setPendingEmailChange(user.id, 'change-e');
+      await store.setEmail(user.id, 'set-by-admin@example.org');
+      expect(await codeOf(store.setEmail(user.id, 'e@example.org', 'change-e'))).toBe('ERR_STORE_CONFLICT');
+      expect((await store.findById(user.id))?.email).toBe('set-by-admin@example.org');
+      expect(await codeOf(store.setPendingEmailChange('nobody', 'change-f'))).toBe('ERR_USER_NOT_FOUND');
+      expect(await codeOf(store.setEmail('nobody', 'f@example.org', 'change-f'))).toBe('ERR_USER_NOT_FOUND');
+    });
+
+    it('refuses a pending change to a taken address with ERR_USER_EXISTS, changing nothing', async () => {
+      await store.setPendingEmailChange(user.id, 'change-b');
+      expect(await codeOf(store.setEmail(user.id, 'BOB@example.org', 'change-b'))).toBe('ERR_USER_EXISTS');
+      expect(await store.findById(user.id)).toEqual(user);
+      expect((await store.setEmail(user.id, 'b@example.org', 'change-b')).email).toBe('b@example.org');
+    });
+
+    it('changes the address for exactly one of 10 concurrent confirmations of one pending change', async () => {
+      await store.setPendingEmailChange(user.id, 'change-b');
+      const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.setEmail(user.id, `b${i}@example.org`, 'change-b')));
+      const changed = results.filter((result) => result.status === 'fulfilled');
+      expect(changed).toHaveLength(1);
+      expect(results.filter((result) => result.status === 'rejected').map((result) => (result.reason as { code?: unknown }).code)).toEqual(Array(9).fill('ERR_STORE_CONFLICT'));
+      expect((await store.findById(user.id))?.email).toBe((changed[0] as PromiseFulfilledResult<UserRecord>).value.email);
     });
 
     it('fails with ERR_USER_NOT_FOUND for an unknown id', async () => {

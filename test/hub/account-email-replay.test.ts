@@ -1,14 +1,18 @@
 /**
  * Changing the e-mail address, the gaps the first suite left: a confirmation link works once even
- * when the account comes back to the address it started from (A → B → A), and a mail server that
- * fails does not make a free address answer differently from one that has an account.
+ * when the account comes back to the address it started from (A → B → A), only the newest
+ * request's link works (also across hub instances), and a mail server that fails does not make a
+ * free address answer differently from one that has an account.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { createLogger } from '../../src/log/logger';
 import type { Mailer } from '../../src/ports';
+import { MemoryReplayStore } from '../../src/stores/memory/replay-store';
 import { hashPassword } from '../../src/users/password';
 import { CookieClient, csrfFrom } from '../support/client';
 import { startTestHub, type TestHub } from '../support/hub';
 import { readMessage } from '../support/smtp';
+import { LogCapture } from './handoff-support';
 
 const hubOrigin = 'https://hub.example.com';
 const sameOrigin = { origin: hubOrigin, 'sec-fetch-site': 'same-origin' };
@@ -35,8 +39,10 @@ async function ask(client: CookieClient, newEmail: string) {
 
 describe('changing the e-mail address: single use', () => {
   let hub: TestHub;
+  let logs: LogCapture;
   beforeEach(async () => {
-    hub = await startTestHub();
+    logs = new LogCapture();
+    hub = await startTestHub({ logger: createLogger({ level: 'info', destination: logs.stream }) });
     await withAccounts(hub);
   });
   afterEach(() => hub.close());
@@ -76,6 +82,64 @@ describe('changing the e-mail address: single use', () => {
     expect(replayed.body).toContain('This link is not valid');
     expect((await hub.deps.users.findByEmail('ada@example.com'))?.email).toBe('ada@example.com');
     expect(await hub.deps.users.findByEmail('b@example.org')).toBeNull();
+  });
+
+  /** The refusals of e-mail change links logged so far. */
+  const refusals = () => logs.lines.filter((line) => line.event === 'email-change' && line.result === 'refused');
+
+  it("refuses an unused link once a newer change is asked for (B, then C): B's link changes nothing, C's works", async () => {
+    const ada = await signIn(hub, 'ada@example.com');
+    await ask(ada, 'b@example.org');
+    const toB = await tokenSentTo('b@example.org');
+    await ask(ada, 'c@example.org');
+    const toC = await tokenSentTo('c@example.org');
+
+    const stale = await confirm(ada, toB);
+    expect(stale.status).toBe(400);
+    expect(stale.body).toContain('This link is not valid: it expired, was used already, was replaced by a newer one');
+    expect(refusals()).toEqual([expect.objectContaining({ code: 'ERR_MAGIC_LINK_INVALID', reason: 'superseded' })]);
+    expect(JSON.stringify(logs.lines)).not.toContain(toB);
+    expect((await hub.deps.users.findByEmail('ada@example.com'))?.email).toBe('ada@example.com');
+    expect(await hub.deps.users.findByEmail('b@example.org')).toBeNull();
+
+    expect((await confirm(ada, toC)).status).toBe(303);
+    expect(await hub.deps.users.findByEmail('ada@example.com')).toBeNull();
+    expect((await hub.deps.users.findByEmail('c@example.org'))?.email).toBe('c@example.org');
+    // Still nothing for B's, now that C's is spent too.
+    expect((await confirm(ada, toB)).status).toBe(400);
+    expect((await hub.deps.users.findByEmail('c@example.org'))?.email).toBe('c@example.org');
+  });
+
+  it('refuses the older link after a newer request for a taken address too, so the link cannot tell whether it was taken', async () => {
+    const ada = await signIn(hub, 'ada@example.com');
+    await ask(ada, 'b@example.org');
+    const toB = await tokenSentTo('b@example.org');
+    await ask(ada, 'bob@example.com');
+    expect((await confirm(ada, toB)).status).toBe(400);
+    expect((await hub.deps.users.findByEmail('ada@example.com'))?.email).toBe('ada@example.com');
+    expect(await hub.deps.users.findByEmail('b@example.org')).toBeNull();
+  });
+
+  it('keeps only the newest link working across two hub instances that share the user database', async () => {
+    // Another instance: the same users, sessions and keys; a replay store of its own, so what
+    // decides is in the user database, not in either process.
+    const second = await startTestHub({ clock: hub.clock, users: hub.deps.users, sessions: hub.deps.sessions, keyring: hub.deps.keyring, replay: new MemoryReplayStore({ clock: hub.clock }), mailer: hub.deps.mailer });
+    try {
+      const ada = await signIn(hub, 'ada@example.com');
+      const adaOnSecond = new CookieClient(second.url);
+      adaOnSecond.cookies.set('__Host-tessera', ada.cookies.get('__Host-tessera')!);
+      await ask(ada, 'b@example.org');
+      const toB = await tokenSentTo('b@example.org');
+      await ask(adaOnSecond, 'c@example.org');
+      const toC = await tokenSentTo('c@example.org');
+      expect((await confirm(adaOnSecond, toB)).status).toBe(400);
+      expect((await confirm(ada, toB)).status).toBe(400);
+      expect((await hub.deps.users.findByEmail('ada@example.com'))?.email).toBe('ada@example.com');
+      expect((await confirm(ada, toC)).status).toBe(303);
+      expect((await hub.deps.users.findByEmail('c@example.org'))?.email).toBe('c@example.org');
+    } finally {
+      await second.close();
+    }
   });
 });
 

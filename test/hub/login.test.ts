@@ -84,6 +84,17 @@ describe('password login', () => {
     expect(client.cookies.has('__Host-tessera')).toBe(false);
   });
 
+  it('signs in typing the other Unicode normalisation form of the address (NFC or NFD)', async () => {
+    const zoe = await addUser(hub, 'zoe\u0308@example.com');
+    const precomposed = await signIn(hub, 'Zo\u00eb@example.com');
+    expect(precomposed.res.status).toBe(303);
+    expect((await hub.deps.sessions.get(sidOf(precomposed.client)!))?.userId).toBe(zoe.id);
+    const chloe = await addUser(hub, 'chlo\u00e9@example.com');
+    const decomposed = await signIn(hub, 'chloe\u0301@example.com');
+    expect(decomposed.res.status).toBe(303);
+    expect((await hub.deps.sessions.get(sidOf(decomposed.client)!))?.userId).toBe(chloe.id);
+  });
+
   it('honours return_to only for the hub or a configured site', async () => {
     const evil = await signIn(hub, 'ada@example.com', { return_to: 'https://evil.example/' });
     expect(evil.res.headers.get('location')).toBe(`${hubOrigin}/account`);

@@ -148,6 +148,33 @@ describe('magic link login', () => {
   });
 });
 
+describe('magic link to an address typed in the other Unicode normalisation form', () => {
+  it('mails the account its link when the address comes decomposed (NFD) and the account has it precomposed (NFC)', async () => {
+    const hub = await startTestHub();
+    try {
+      const zoe = await hub.deps.users.create({ email: 'Zo\u00eb@example.com' });
+      const client = new CookieClient(hub.url);
+      const csrf = csrfFrom((await client.get('/login')).body);
+      expect((await client.post('/login/email', { _csrf: csrf, email: 'zoe\u0308@example.com' }, sameOrigin)).status).toBe(200);
+      let files: string[] = [];
+      for (let i = 0; i < 100 && files.length === 0; i += 1) {
+        await new Promise((r) => setTimeout(r, 20));
+        files = readdirSync(hub.mailDir).filter((f) => f.endsWith('.eml'));
+      }
+      expect(files).toHaveLength(1);
+      const mail = readMessage(readFileSync(`${hub.mailDir}/${files[0]}`, 'utf8')).text ?? '';
+      const link = new URL(/https:\/\/hub\.example\.com\/login\/link\?token=[A-Za-z0-9_-]{43}/.exec(mail)![0]);
+      const landing = await client.get(`${link.pathname}${link.search}`);
+      const res = await client.post('/login/link', { _csrf: csrfFrom(landing.body), token: link.searchParams.get('token')! }, sameOrigin);
+      expect(res.status).toBe(303);
+      const sid = parseCookieValue(client.cookies.get('__Host-tessera'))!.sid;
+      expect((await hub.deps.sessions.get(sid))?.userId).toBe(zoe.id);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
 describe('magic link lifetime in the words of the pages and the e-mail', () => {
   it('states the configured lifetime, rounded down to whole minutes', async () => {
     const hub = await startTestHub({ config: testConfig({ TESSERA_MAGIC_LINK_TTL: '330' }) });

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { systemClock } from '../../src/core/clock';
-import { silentLogger } from '../../src/log/logger';
+import { createLogger, silentLogger } from '../../src/log/logger';
 import { openStores, type OpenedStores } from '../../src/stores/open';
 import { createPool } from '../../src/stores/postgres/database';
+import { applyMigrations, openDatabase } from '../../src/stores/sqlite/database';
+import { userMigrations } from '../../src/stores/sqlite/user-store';
 import { databaseUrl, describeWithPostgres } from '../support/services';
 
 const delivery = { site: 'https://www.example.org', uri: 'https://www.example.org/shared-session/backchannel-logout', sid: 'sid-1', sub: null, reason: 'admin' };
@@ -39,6 +41,37 @@ describe('openStores: audit log, outbox and admin tokens', () => {
       const second = await openStores(config, systemClock, silentLogger());
       await expectAll(second);
       await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('openStores: e-mail keys from before NFC', () => {
+  it('starts, and warns by id (never by address) of each account the migration left with its old key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-open-'));
+    const file = join(dir, 'tessera.db');
+    try {
+      // A file as the release before NFC keys left it: one address in both Unicode forms.
+      const old = openDatabase(file);
+      applyMigrations(old, 'users', userMigrations().slice(0, 2));
+      const insert = old.prepare('INSERT INTO users (id, email, email_normalized, created_at) VALUES (?, ?, ?, ?)');
+      insert.run('u-nfc', 'Zo\u00eb@example.org', 'zo\u00eb@example.org', 1_700_000_000);
+      insert.run('u-nfd', 'Zoe\u0308@example.org', 'zoe\u0308@example.org', 1_600_000_000);
+      old.close();
+
+      const lines: Record<string, unknown>[] = [];
+      const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+      const config = loadConfig({ env: { TESSERA_STORE: `sqlite:${file}`, TESSERA_LOG_LEVEL: 'silent' } }).config;
+      const stores = await openStores(config, systemClock, logger);
+      try {
+        expect((await stores.users.findByEmail('zoe\u0308@example.org'))?.id).toBe('u-nfc');
+        const warnings = lines.filter((line) => line.event === 'users-migration');
+        expect(warnings).toEqual([expect.objectContaining({ level: 40, userId: 'u-nfd', heldBy: 'u-nfc' })]);
+        expect(JSON.stringify(warnings)).not.toMatch(/example\.org/);
+      } finally {
+        await stores.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

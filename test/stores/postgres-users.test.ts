@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { FrozenClock } from '../../src/core/clock';
 import { applyMigrations, createPool } from '../../src/stores/postgres/database';
-import { PostgresUserStore } from '../../src/stores/postgres/user-store';
+import { PostgresUserStore, userMigrations } from '../../src/stores/postgres/user-store';
+import type { EmailKeyConflict } from '../../src/stores/user-store-shared';
 import { contractStart, describeUserStoreContract } from '../contract/user-store.contract';
 import { databaseUrl, describeWithPostgres } from '../support/services';
 import { codeOf } from '../support/errors';
 
+
+/** The users schema version of the last release before NFC e-mail keys. */
+const beforeNfcKeys = 2;
 
 describeWithPostgres('PostgreSQL users', () => {
   /** Creates and drops the random schemas this file uses, so parallel runs never collide. */
@@ -35,12 +39,24 @@ describeWithPostgres('PostgreSQL users', () => {
       const pool = createPool(`${databaseUrl}?schema=${schema}`);
       const clock = new FrozenClock(contractStart);
       const store = await PostgresUserStore.open(pool, { clock });
+      const legacy: Pool[] = [];
       return {
         store,
         clock,
+        openWithLegacyRows: async (rows) => {
+          const old = createPool(`${databaseUrl}?schema=${await freshSchema()}`);
+          legacy.push(old);
+          await applyMigrations(old, 'users', userMigrations().slice(0, beforeNfcKeys));
+          for (const row of rows) {
+            await old.query('INSERT INTO users (id, email, email_normalized, created_at) VALUES ($1, $2, $3, $4)', [row.id, row.email, row.emailNormalized, row.createdAt]);
+          }
+          const conflicts: EmailKeyConflict[] = [];
+          return { store: await PostgresUserStore.open(old, { clock, onEmailKeyConflict: (conflict) => conflicts.push(conflict) }), conflicts };
+        },
         dispose: async () => {
           await store.close();
           await pool.end();
+          for (const old of legacy) await old.end();
         },
       };
     });

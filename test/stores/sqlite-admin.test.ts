@@ -70,6 +70,8 @@ describe('SQLite audit log and admin tokens', () => {
       { component: 'audit', version: 1 },
       { component: 'users', version: 1 },
       { component: 'users', version: 2 },
+      { component: 'users', version: 3 },
+      { component: 'users', version: 4 },
     ]);
     second.close();
   });

@@ -2,23 +2,38 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FrozenClock } from '../../src/core/clock';
-import { openDatabase } from '../../src/stores/sqlite/database';
-import { SqliteUserStore } from '../../src/stores/sqlite/user-store';
+import type Database from 'better-sqlite3';
+import { applyMigrations, openDatabase } from '../../src/stores/sqlite/database';
+import { SqliteUserStore, userMigrations } from '../../src/stores/sqlite/user-store';
+import type { EmailKeyConflict } from '../../src/stores/user-store-shared';
 import { contractStart, describeUserStoreContract } from '../contract/user-store.contract';
 import { codeOf } from '../support/errors';
 
+/** The users schema version of the last release before NFC e-mail keys. */
+const beforeNfcKeys = 2;
 
 describe('SqliteUserStore contract', () => {
   describeUserStoreContract(async () => {
     const db = openDatabase(':memory:');
+    const legacy: Database.Database[] = [];
     const clock = new FrozenClock(contractStart);
     const store = new SqliteUserStore(db, { clock });
     return {
       store,
       clock,
+      openWithLegacyRows: async (rows) => {
+        const old = openDatabase(':memory:');
+        legacy.push(old);
+        applyMigrations(old, 'users', userMigrations().slice(0, beforeNfcKeys));
+        const insert = old.prepare<[string, string, string, number]>('INSERT INTO users (id, email, email_normalized, created_at) VALUES (?, ?, ?, ?)');
+        for (const row of rows) insert.run(row.id, row.email, row.emailNormalized, row.createdAt);
+        const conflicts: EmailKeyConflict[] = [];
+        return { store: new SqliteUserStore(old, { clock, onEmailKeyConflict: (conflict) => conflicts.push(conflict) }), conflicts };
+      },
       dispose: async () => {
         await store.close();
         db.close();
+        for (const old of legacy) old.close();
       },
     };
   });
@@ -45,7 +60,7 @@ describe('SqliteUserStore', () => {
     const second = openDatabase(file);
     const store = new SqliteUserStore(second, { clock });
     expect(await store.findByEmail('ada@EXAMPLE.org')).toEqual(ada);
-    expect(second.prepare("SELECT version FROM schema_migrations WHERE component = 'users'").all()).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(second.prepare("SELECT version FROM schema_migrations WHERE component = 'users'").all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
     expect(second.prepare('SELECT email, email_normalized FROM users').all()).toEqual([{ email: 'Ada@example.org', email_normalized: 'ada@example.org' }]);
     second.close();
   });
@@ -58,7 +73,8 @@ describe('SqliteUserStore', () => {
     // Back to schema version 1, as a file written by the release before.
     first.exec(`ALTER TABLE users DROP COLUMN totp_secret; ALTER TABLE users DROP COLUMN totp_enabled_at;
       ALTER TABLE users DROP COLUMN totp_last_step; ALTER TABLE users DROP COLUMN totp_recovery_codes;
-      DELETE FROM schema_migrations WHERE component = 'users' AND version = 2;`);
+      ALTER TABLE users DROP COLUMN email_change_id;
+      DELETE FROM schema_migrations WHERE component = 'users' AND version >= 2;`);
     first.close();
 
     const second = openDatabase(file);

@@ -46,20 +46,31 @@ function invalid(reason: string): TesseraError {
 }
 
 /**
- * Validates an e-mail address and returns it trimmed of surrounding white space, unchanged
- * otherwise (case is kept; lookups normalise on their own).
+ * A composed character stands for at most four UTF-16 code units of its decomposed form, and
+ * takes at least one octet: input longer than this cannot come within the octet limit in NFC.
+ */
+const maxInputCodeUnits = 4 * maxAddressOctets;
+
+/**
+ * Validates an e-mail address and returns it trimmed of surrounding white space and in Unicode
+ * NFC (RFC 6532 §3.1), unchanged otherwise: case is kept (lookups normalise on their own, see
+ * `normalizeEmail`), and compatibility characters are kept too (no NFKC: they may name another
+ * mailbox). Limits are measured on the NFC form, the one that is stored and mailed to.
  *
  * @throws TesseraError `ERR_EMAIL_INVALID` (400) when the address breaks any rule.
  *
  * @example
  * parseEmailAddress('  ada@example.com ');   // 'ada@example.com'
+ * parseEmailAddress('E\u0301lodie@x.fr');     // 'Élodie@x.fr', with the precomposed U+00C9
  * parseEmailAddress('a@b.com\r\nBcc: x@y.z'); // throws ERR_EMAIL_INVALID
  */
 export function parseEmailAddress(input: string): string {
   if (typeof input !== 'string') throw invalid('not a string');
-  const address = input.trim();
-  if (address === '') throw invalid('empty');
-  // Length first, so the checks below never run on unbounded input.
+  const trimmed = input.trim();
+  if (trimmed === '') throw invalid('empty');
+  // Length first, so neither normalisation nor the checks below run on unbounded input.
+  if (trimmed.length > maxInputCodeUnits) throw invalid(`longer than ${maxAddressOctets} octets`);
+  const address = trimmed.normalize('NFC');
   if (utf8.encode(address).length > maxAddressOctets) throw invalid(`longer than ${maxAddressOctets} octets`);
   if (forbiddenCharacters.test(address)) throw invalid('contains white space or a control character');
   if (structuralCharacters.test(address)) throw invalid('contains a quote, comment, bracket, group or list character');

@@ -5,6 +5,12 @@
  * (`login.magicLinkTtlSeconds`). It is spent by the change itself: once the address is no
  * longer the one it starts from, the same link does nothing; and its `jti` is remembered by the
  * change (the replay store), so it does nothing either when the account comes back to that address.
+ *
+ * Only the newest request's link confirms: every request makes its `jti` the account's one
+ * pending change in the user database (`UserStore.setPendingEmailChange`), and the change is
+ * made only for that one (`setEmail` with it), so an unused older link stops working at once,
+ * on every hub instance. Every request does so, whether or not a link is mailed (a taken
+ * address gets none): an older link's fate says nothing about the newer address.
  */
 import { randomBytes } from 'node:crypto';
 import { normalizeEmail } from '../../core/users/normalize-email';
@@ -24,9 +30,19 @@ export interface EmailChange {
   exp: number;
 }
 
-/** The confirmation link for changing `user`'s address to `to`. */
-export function emailChangeLink(deps: Pick<HubDeps, 'config' | 'clock' | 'keyring'>, user: UserRecord, to: string): string {
-  const token = mintHubToken(deps, EMAIL_CHANGE_TYP, { sub: user.id, from: user.email, to, jti: randomBytes(16).toString('base64url') }, deps.config.login.magicLinkTtlSeconds);
+/**
+ * Starts a change of `user`'s address: a new change id (the `jti` of its link), made the user's
+ * one pending change, so that every link asked for before stops working.
+ */
+export async function beginEmailChange(deps: Pick<HubDeps, 'users'>, user: UserRecord): Promise<string> {
+  const jti = randomBytes(16).toString('base64url');
+  await deps.users.setPendingEmailChange(user.id, jti);
+  return jti;
+}
+
+/** The confirmation link of change `jti` (from `beginEmailChange`) of `user`'s address to `to`. */
+export function emailChangeLink(deps: Pick<HubDeps, 'config' | 'clock' | 'keyring'>, user: UserRecord, to: string, jti: string): string {
+  const token = mintHubToken(deps, EMAIL_CHANGE_TYP, { sub: user.id, from: user.email, to, jti }, deps.config.login.magicLinkTtlSeconds);
   return `${deps.config.publicUrl}/account/email/confirm?token=${token}`;
 }
 

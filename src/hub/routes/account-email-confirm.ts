@@ -3,9 +3,9 @@
  * (src/hub/login/email-change.ts), for the signed-in account it was made for. The pending
  * sign-in links, which went to the old address, are dropped; the change is audited
  * (`user.updated`, `change: email`) and the old address told. A link not valid for this account
- * now (expired, used, another account's): 400 `ERR_MAGIC_LINK_INVALID`; an address another
- * account took meanwhile: 409 `ERR_USER_EXISTS` (the link is spent: ask for another). Either
- * way nothing changes.
+ * now (expired, used, another account's, or older than the newest change asked for): 400
+ * `ERR_MAGIC_LINK_INVALID`; an address another account took meanwhile: 409 `ERR_USER_EXISTS`
+ * (the link is spent: ask for another). Either way nothing changes.
  */
 import type { Context } from 'koa';
 import { hasCode, TesseraError } from '../../core/errors';
@@ -38,10 +38,14 @@ export const accountEmailConfirm: RouteFactory = (deps) => ({
         return;
       }
       try {
-        await deps.users.setEmail(user.id, change.to);
+        await deps.users.setEmail(user.id, change.to, change.jti);
       } catch (err) {
         if (hasCode(err, 'ERR_USER_EXISTS')) throw new TesseraError('ERR_USER_EXISTS', 'That address belongs to another account now.');
-        throw err;
+        if (!hasCode(err, 'ERR_STORE_CONFLICT')) throw err;
+        // A newer change was asked for (or made) since this link was sent: only its link counts.
+        ctx.state.log.info({ event: 'email-change', result: 'refused', userId: user.id, code: 'ERR_MAGIC_LINK_INVALID', reason: 'superseded' }, 'e-mail change link not valid');
+        renderPage(ctx, { title: 'Link not valid', body: emailLinkInvalidView() }, 400);
+        return;
       }
       ctx.state.log.info({ event: 'email-change', result: 'changed', userId: user.id }, 'e-mail address changed');
       recordAudit(deps.audit, ctx.state.log, { type: 'user.updated', actor: `user:${user.id}`, userId: user.id, sid: ctx.state.session.sid, ip: ctx.ip || null, details: { change: 'email' } });

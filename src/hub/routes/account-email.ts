@@ -4,15 +4,16 @@
  * without one, a sign-in in the last ten minutes); the new address by the link mailed to it
  * (src/hub/login/email-change.ts). The answer is the same whether or not the address can be
  * used, so a signed-in person cannot probe which addresses have accounts: a taken address gets
- * no mail, and the look-up and the mail happen after the answer is written. Mails to one
- * address count against the per-recipient link limit.
+ * no mail, and the look-up and the mail happen after the answer is written. Every request, taken
+ * address or not, becomes the one pending change before the answer, so an older link stops
+ * working either way. Mails to one address count against the per-recipient link limit.
  */
 import type { Context } from 'koa';
 import { hasCode } from '../../core/errors';
 import { parseEmailAddress } from '../../core/users/email-address';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import { emailChangeMessage } from '../../mail/templates';
-import { emailChangeLink } from '../login/email-change';
+import { beginEmailChange, emailChangeLink } from '../login/email-change';
 import { checkWhoAsks } from '../login/password-change';
 import { requireSignedIn } from '../login/require-user';
 import { formField } from '../middleware/body';
@@ -25,14 +26,14 @@ import type { RouteFactory } from '../route';
 import { emailChangeView, emailLinkSentView } from '../views/email-change';
 import { linkLifetimeMinutes } from './login-email';
 
-async function sendEmailChangeLink(deps: HubDeps, log: Logger, user: UserRecord, to: string): Promise<void> {
+async function sendEmailChangeLink(deps: HubDeps, log: Logger, user: UserRecord, to: string, jti: string): Promise<void> {
   const taken = await deps.users.findByEmail(to);
   const budget = taken === null ? await deps.limits.perRecipient.consume(normalizeEmail(to)) : null;
   if (taken !== null || !budget!.allowed) {
     log.info({ event: 'email-change', result: 'not-sent', reason: taken !== null ? 'address-taken' : 'recipient-limit', userId: user.id }, 'e-mail change link not sent');
     return;
   }
-  const link = emailChangeLink(deps, user, to);
+  const link = emailChangeLink(deps, user, to, jti);
   await deps.mailer.send(emailChangeMessage({ to, from: user.email, link, expiresMinutes: linkLifetimeMinutes(deps) }));
   log.info({ event: 'email-change', result: 'sent', userId: user.id }, 'e-mail change link sent');
 }
@@ -63,12 +64,13 @@ export const accountEmail: RouteFactory = (deps) => ({
       if (refused === 'ERR_REAUTHENTICATION_REQUIRED') return refuse(refused, 'Sign in again first: the address can be changed for a few minutes after signing in.', 403);
       if (refused === 'ERR_PASSWORD_INCORRECT') return refuse(refused, 'The current password is not correct.', 403);
       await deps.limits.perAccount.reset(normalizeEmail(user.email));
+      const jti = await beginEmailChange(deps, user);
 
       const log = ctx.state.log;
       // After the response is written, as a sign-in link (login-email.ts): the lookup, the
       // mail and its failures would otherwise make a free address answer later, or with a 500.
       setImmediate(() => {
-        sendEmailChangeLink(deps, log, user, to).catch((err: unknown) => log.error({ err, event: 'email-change', userId: user.id }, 'e-mail change link failed'));
+        sendEmailChangeLink(deps, log, user, to, jti).catch((err: unknown) => log.error({ err, event: 'email-change', userId: user.id }, 'e-mail change link failed'));
       });
       renderPage(ctx, { title: 'Check the new mailbox', body: emailLinkSentView({ to, expiresMinutes: linkLifetimeMinutes(deps) }) });
     },

@@ -36,6 +36,6 @@ ${csrfField(m.csrf)}<input type="hidden" name="token" value="${m.token}">
 }
 
 export function emailLinkInvalidView(): SafeHtml {
-  return html`<p class="notice error" role="alert">This link is not valid: it expired, was used already, or belongs to another account. Ask for a new one from your account page.</p>
+  return html`<p class="notice error" role="alert">This link is not valid: it expired, was used already, was replaced by a newer one, or belongs to another account. Ask for a new one from your account page.</p>
 <p><a href="/account/email">Change your e-mail address</a></p>`;
 }

@@ -70,6 +70,12 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
 }
 
 /**
+ * One schema version: SQL, or for a change SQL alone cannot make (one that needs
+ * `normalizeEmail`, say) a function given the migrating connection, inside its transaction.
+ */
+export type Migration = string | ((client: PoolClient) => Promise<void>);
+
+/**
  * Brings `component`'s tables up to date: `migrations[i]` is version `i + 1`, applied once, in
  * order, and recorded in `schema_migrations`. Migrations are append-only; never edit one that
  * has shipped. Fails with `ERR_CONFIG_INVALID` when the database is newer than this code.
@@ -77,7 +83,7 @@ export function createPool(url: string, options: PoolOptions = {}): Pool {
  * @example
  * await applyMigrations(pool, 'users', [`CREATE TABLE users (…)`]);
  */
-export async function applyMigrations(pool: Pool, component: string, migrations: readonly string[]): Promise<void> {
+export async function applyMigrations(pool: Pool, component: string, migrations: readonly Migration[]): Promise<void> {
   let client: PoolClient;
   try {
     client = await pool.connect();
@@ -102,7 +108,8 @@ export async function applyMigrations(pool: Pool, component: string, migrations:
     }
     for (const [index, migration] of migrations.entries()) {
       if (applied.has(index + 1)) continue;
-      await client.query(migration);
+      if (typeof migration === 'string') await client.query(migration);
+      else await migration(client);
       await client.query('INSERT INTO schema_migrations (component, version) VALUES ($1, $2)', [component, index + 1]);
     }
     await client.query('COMMIT');

@@ -2,26 +2,54 @@
  * Users and magic links in PostgreSQL (distributed mode: every hub instance shares them).
  *
  * Schema (component `users`):
- * - `users`: `email_normalized` (`normalizeEmail(email)`, collation "C" so ordering and paging
- *   match SQLite's byte order) carries the case-insensitive UNIQUE constraint; `roles` is a
+ * - `users`: `email_normalized` (`normalizeEmail(email)`: NFC, lower case; collation "C" so
+ *   ordering and paging match SQLite's byte order) carries the case-insensitive UNIQUE
+ *   constraint; version 3 recomputed the keys stored before NFC (`planEmailKeys`). `roles` is a
  *   `text[]`; times are Unix seconds in `bigint`. Two-step sign-in: `totp_secret` (null when
  *   off), `totp_enabled_at`, `totp_last_step`, `totp_recovery_codes` (`text[]` of SHA-256 hex).
  *   Using a step or a code is one conditional `UPDATE`: a concurrent one waits for the row lock,
- *   then re-checks its WHERE against the new row, so only one succeeds.
+ *   then re-checks its WHERE against the new row, so only one succeeds. `email_change_id`: the
+ *   newest pending e-mail change (null when none); confirming one is such an `UPDATE` too, which
+ *   clears it, so only the newest confirms, and once.
  * - `magic_links`: keyed by the token's SHA-256, never the token; consuming is one
  *   `DELETE … RETURNING`, so concurrent consumers serialise on the row and only one gets it.
  */
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { nowSeconds, type Clock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, TotpState, UserFilter, UserRecord, UserStore } from '../../ports';
-import { checkTotpSecret, checkTotpStep, decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueCodeHashes, uniqueRoles } from '../user-store-shared';
-import { applyMigrations, boundedQuery, runQuery } from './database';
+import { checkTotpSecret, checkTotpStep, decodeUserCursor, newUserRecord, pageSize, planEmailKeys, toUserPage, uniqueCodeHashes, uniqueRoles, type EmailKeyConflict } from '../user-store-shared';
+import { applyMigrations, boundedQuery, runQuery, type Migration } from './database';
 import { toStoreError, uniqueViolation } from './errors';
 
-/** Append-only: each entry is one schema version (see `applyMigrations`). */
-const migrations = [
+/**
+ * Schema version 3: the e-mail keys stored before `normalizeEmail` applied NFC, recomputed in
+ * JavaScript (PostgreSQL's `lower` follows the database's locale, not `toLowerCase`; see
+ * `planEmailKeys` for who gets a key two accounts now share). Only rows whose address is not
+ * ASCII can change: the octet length of an ASCII text is its length in characters.
+ */
+async function rekeyEmails(client: PoolClient, report: (conflict: EmailKeyConflict) => void): Promise<void> {
+  const { rows } = await client.query<{ id: string; email: string; email_normalized: string; created_at: string }>(
+    'SELECT id, email, email_normalized, created_at FROM users WHERE octet_length(email) <> char_length(email)',
+  );
+  const wanted = [...new Set(rows.map((row) => normalizeEmail(row.email)))];
+  if (wanted.length === 0) return;
+  const holders = await client.query<{ id: string; email_normalized: string }>('SELECT id, email_normalized FROM users WHERE email_normalized = ANY ($1::text[])', [wanted]);
+  const plan = planEmailKeys(
+    rows.map((row) => ({ id: row.id, email: row.email, emailNormalized: row.email_normalized, createdAt: Number(row.created_at) })),
+    new Map(holders.rows.map((row) => [row.email_normalized, row.id])),
+  );
+  for (const { id, key } of plan.moves) await client.query('UPDATE users SET email_normalized = $1 WHERE id = $2', [key, id]);
+  plan.conflicts.forEach(report);
+}
+
+/**
+ * The users schema: append-only, each entry one schema version (see `applyMigrations`).
+ * `report` hears of the accounts version 3 had to leave with their old key. Exported for the
+ * upgrade tests, which build a database as an older release left it.
+ */
+export const userMigrations = (report: (conflict: EmailKeyConflict) => void = () => undefined): Migration[] => [
   `CREATE TABLE users (
     id text NOT NULL,
     email text NOT NULL,
@@ -49,7 +77,9 @@ const migrations = [
     ADD COLUMN totp_enabled_at bigint,
     ADD COLUMN totp_last_step bigint,
     ADD COLUMN totp_recovery_codes text[] NOT NULL DEFAULT '{}';`,
-] as const;
+  (client) => rekeyEmails(client, report),
+  `ALTER TABLE users ADD COLUMN email_change_id text;`,
+];
 
 interface UserRow {
   id: string;
@@ -89,6 +119,11 @@ function toUser(row: UserRow): UserRecord {
 export interface PostgresUserStoreOptions {
   /** Supplies `createdAt` of new users. */
   clock: Clock;
+  /**
+   * Told, once the migrations are committed, of each account the NFC key migration left with
+   * its old key (see `planEmailKeys`); the hub logs a warning for each.
+   */
+  onEmailKeyConflict?: (conflict: EmailKeyConflict) => void;
 }
 
 /**
@@ -107,7 +142,9 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
 
   /** Applies pending migrations (safe with several instances starting at once), then opens. */
   static async open(pool: Pool, options: PostgresUserStoreOptions): Promise<PostgresUserStore> {
-    await applyMigrations(pool, 'users', migrations);
+    const conflicts: EmailKeyConflict[] = [];
+    await applyMigrations(pool, 'users', userMigrations((conflict) => conflicts.push(conflict)));
+    for (const conflict of conflicts) options.onEmailKeyConflict?.(conflict);
     return new PostgresUserStore(pool, options.clock);
   }
 
@@ -157,12 +194,12 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
     if (filter.disabled !== undefined) where((p) => `disabled = ${p}`, filter.disabled);
     if (after !== null) where((p) => `email_normalized > ${p}`, after);
     values.push(limit + 1);
-    const { rows } = await this.query<UserRow>(
-      `SELECT ${userColumns} FROM users ${conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`}
+    const { rows } = await this.query<UserRow & { email_normalized: string }>(
+      `SELECT ${userColumns}, email_normalized FROM users ${conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`}
        ORDER BY email_normalized LIMIT $${values.length}`,
       values,
     );
-    return toUserPage(rows.map(toUser), limit);
+    return toUserPage(rows, limit, toUser, (row) => row.email_normalized);
   }
 
   /** Sets one column of one user and returns the updated record. */
@@ -198,25 +235,34 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
     return this.update(id, 'last_login_at', at);
   }
 
-  async setEmail(id: string, email: string): Promise<UserRecord> {
+  async setEmail(id: string, email: string, pendingChange?: string): Promise<UserRecord> {
     const address = email.trim();
     if (address.length === 0) throw new TesseraError('ERR_BAD_REQUEST', 'e-mail address is empty');
     let rows: UserRow[];
     try {
-      // One statement, so one transaction: the links go with the old address or not at all.
+      // One statement, so one transaction: the links go with the old address or not at all. Any
+      // change of address ends a pending e-mail change; with $4, only that one may make it.
       ({ rows } = await boundedQuery<UserRow>(
         this.pool,
-        `WITH changed AS (UPDATE users SET email = $2, email_normalized = $3 WHERE id = $1 RETURNING ${userColumns}),
+        `WITH changed AS (
+                UPDATE users SET email = $2, email_normalized = $3, email_change_id = NULL
+                WHERE id = $1 AND ($4::text IS NULL OR email_change_id = $4) RETURNING ${userColumns}),
               links AS (DELETE FROM magic_links WHERE user_id IN (SELECT id FROM changed))
          SELECT ${userColumns} FROM changed`,
-        [id, address, normalizeEmail(address)],
+        [id, address, normalizeEmail(address), pendingChange ?? null],
       ));
     } catch (err) {
       if (uniqueViolation(err) === 'users_email_normalized_key') throw new TesseraError('ERR_USER_EXISTS', 'a user with this e-mail address exists');
       throw toStoreError(err);
     }
-    if (rows[0] === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
-    return toUser(rows[0]);
+    if (rows[0] !== undefined) return toUser(rows[0]);
+    if ((await this.findById(id)) === null) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    throw new TesseraError('ERR_STORE_CONFLICT', 'not the pending e-mail change');
+  }
+
+  async setPendingEmailChange(id: string, changeId: string): Promise<void> {
+    const { rowCount } = await this.query('UPDATE users SET email_change_id = $1 WHERE id = $2', [changeId, id]);
+    if (rowCount === 0) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
   }
 
   async setTotp(id: string, totp: { secret: string; recoveryCodeHashes: string[] } | null): Promise<UserRecord> {

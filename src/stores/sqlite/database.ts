@@ -44,6 +44,12 @@ export function openDatabase(file: string): Database.Database {
 }
 
 /**
+ * One schema version: SQL, or for a change SQL alone cannot make (one that needs
+ * `normalizeEmail`, say) a function given the database, run inside the version's transaction.
+ */
+export type Migration = string | ((db: Database.Database) => void);
+
+/**
  * Brings `component`'s tables up to date: `migrations[i]` is version `i + 1`, applied once, in
  * order, each in its own transaction together with its row in `schema_migrations`. Migrations
  * are append-only; never edit one that has shipped. A transaction that takes the write lock
@@ -54,7 +60,7 @@ export function openDatabase(file: string): Database.Database {
  * @example
  * applyMigrations(db, 'audit', [`CREATE TABLE audit_log (…)`]);
  */
-export function applyMigrations(db: Database.Database, component: string, migrations: readonly string[]): void {
+export function applyMigrations(db: Database.Database, component: string, migrations: readonly Migration[]): void {
   try {
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       component TEXT NOT NULL,
@@ -68,12 +74,13 @@ export function applyMigrations(db: Database.Database, component: string, migrat
     if (current > migrations.length) {
       throw new TesseraError('ERR_CONFIG_INVALID', `the database's "${component}" schema is at version ${current}, newer than this Tessera knows (${migrations.length}): upgrade Tessera`);
     }
-    const apply = db.transaction((version: number, sql: string) => {
+    const apply = db.transaction((version: number, migration: Migration) => {
       if (newest() >= version) return;
-      db.exec(sql);
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
       record.run(component, version);
     });
-    migrations.forEach((sql, index) => apply.immediate(index + 1, sql));
+    migrations.forEach((migration, index) => apply.immediate(index + 1, migration));
   } catch (err) {
     if (err instanceof TesseraError) throw err;
     throw new TesseraError('ERR_STORE_UNAVAILABLE', `migrating the "${component}" tables failed`, { cause: err });

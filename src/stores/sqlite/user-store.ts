@@ -2,11 +2,14 @@
  * Users and magic links in the embedded SQLite file.
  *
  * Schema (component `users`):
- * - `users`: `email_normalized` (`normalizeEmail(email)`) carries the case-insensitive UNIQUE
- *   constraint and orders listings (byte order, like PostgreSQL's "C" collation); `roles` is a
+ * - `users`: `email_normalized` (`normalizeEmail(email)`: NFC, lower case) carries the
+ *   case-insensitive UNIQUE constraint and orders listings (byte order, like PostgreSQL's "C"
+ *   collation); version 3 recomputed the keys stored before NFC (`planEmailKeys`). `roles` is a
  *   JSON array; `disabled` 0/1; times are Unix seconds. Two-step sign-in: `totp_secret` (null
  *   when off), `totp_enabled_at`, `totp_last_step`, `totp_recovery_codes` (JSON array of SHA-256
  *   hex). Using a step or a code is one conditional `UPDATE`, so only one caller can succeed.
+ *   `email_change_id`: the newest pending e-mail change (null when none); confirming one is one
+ *   conditional `UPDATE` that clears it, so only the newest confirms, and once.
  * - `magic_links`: keyed by the token's SHA-256, never the token. Consuming is one
  *   `DELETE … RETURNING`; better-sqlite3 runs statements one at a time, so only one caller can
  *   get a given row.
@@ -16,11 +19,38 @@ import { nowSeconds, type Clock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { normalizeEmail } from '../../core/users/normalize-email';
 import type { MagicLinkGrant, MagicLinkStore, NewMagicLink, NewUser, Page, PageRequest, TotpState, UserFilter, UserRecord, UserStore } from '../../ports';
-import { checkTotpSecret, checkTotpStep, decodeUserCursor, newUserRecord, pageSize, toUserPage, uniqueCodeHashes, uniqueRoles } from '../user-store-shared';
-import { applyMigrations, runStatements } from './database';
+import { checkTotpSecret, checkTotpStep, decodeUserCursor, newUserRecord, pageSize, planEmailKeys, toUserPage, uniqueCodeHashes, uniqueRoles, type EmailKeyConflict } from '../user-store-shared';
+import { applyMigrations, runStatements, type Migration } from './database';
 
-/** Append-only: each entry is one schema version (see `applyMigrations`). */
-const migrations = [
+/**
+ * Schema version 3: the e-mail keys stored before `normalizeEmail` applied NFC, recomputed
+ * (see `planEmailKeys` for who gets a key two accounts now share). Only rows whose address is
+ * not ASCII can change: the byte length of an ASCII text is its length in characters.
+ */
+function rekeyEmails(db: Database.Database, report: (conflict: EmailKeyConflict) => void): void {
+  const rows = db
+    .prepare<[], { id: string; email: string; email_normalized: string; created_at: number }>(
+      'SELECT id, email, email_normalized, created_at FROM users WHERE length(CAST(email AS BLOB)) <> length(email)',
+    )
+    .all()
+    .map((row) => ({ id: row.id, email: row.email, emailNormalized: row.email_normalized, createdAt: row.created_at }));
+  const wanted = [...new Set(rows.map((row) => normalizeEmail(row.email)))];
+  if (wanted.length === 0) return;
+  const holders = db
+    .prepare<[string], { id: string; email_normalized: string }>('SELECT id, email_normalized FROM users WHERE email_normalized IN (SELECT value FROM json_each(?))')
+    .all(JSON.stringify(wanted));
+  const plan = planEmailKeys(rows, new Map(holders.map((row) => [row.email_normalized, row.id])));
+  const move = db.prepare<[string, string]>('UPDATE users SET email_normalized = ? WHERE id = ?');
+  for (const { id, key } of plan.moves) move.run(key, id);
+  plan.conflicts.forEach(report);
+}
+
+/**
+ * The users schema: append-only, each entry one schema version (see `applyMigrations`).
+ * `report` hears of the accounts version 3 had to leave with their old key. Exported for the
+ * upgrade tests, which build a database as an older release left it.
+ */
+export const userMigrations = (report: (conflict: EmailKeyConflict) => void = () => undefined): Migration[] => [
   `CREATE TABLE users (
     id TEXT NOT NULL PRIMARY KEY,
     email TEXT NOT NULL,
@@ -44,7 +74,9 @@ const migrations = [
   ALTER TABLE users ADD COLUMN totp_enabled_at INTEGER;
   ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
   ALTER TABLE users ADD COLUMN totp_recovery_codes TEXT NOT NULL DEFAULT '[]';`,
-] as const;
+  (db) => rekeyEmails(db, report),
+  `ALTER TABLE users ADD COLUMN email_change_id TEXT;`,
+];
 
 interface UserRow {
   id: string;
@@ -106,7 +138,11 @@ function prepareStatements(db: Database.Database) {
     purgeLinks: db.prepare<[number]>('DELETE FROM magic_links WHERE expires_at <= ?'),
     deleteLinksOf: db.prepare<[string]>('DELETE FROM magic_links WHERE user_id = ?'),
     deleteUser: db.prepare<[string]>('DELETE FROM users WHERE id = ?'),
-    setEmail: db.prepare<[string, string, string], UserRow>(`UPDATE users SET email = ?, email_normalized = ? WHERE id = ? RETURNING ${userColumns}`),
+    // Any change of address ends a pending e-mail change; with @pending, only that one may make it.
+    setEmail: db.prepare<{ email: string; key: string; id: string; pending: string | null }, UserRow>(
+      `UPDATE users SET email = @email, email_normalized = @key, email_change_id = NULL WHERE id = @id AND (@pending IS NULL OR email_change_id = @pending) RETURNING ${userColumns}`,
+    ),
+    setPendingEmailChange: db.prepare<[string, string]>('UPDATE users SET email_change_id = ? WHERE id = ?'),
     setTotp: db.prepare<[string | null, number | null, string, string], UserRow>(
       `UPDATE users SET totp_secret = ?, totp_enabled_at = ?, totp_last_step = NULL, totp_recovery_codes = ? WHERE id = ? RETURNING ${userColumns}`,
     ),
@@ -128,6 +164,11 @@ function prepareStatements(db: Database.Database) {
 export interface SqliteUserStoreOptions {
   /** Supplies `createdAt` of new users. */
   clock: Clock;
+  /**
+   * Told, once the migrations are committed, of each account the NFC key migration left with
+   * its old key (see `planEmailKeys`); the hub logs a warning for each.
+   */
+  onEmailKeyConflict?: (conflict: EmailKeyConflict) => void;
 }
 
 /**
@@ -148,7 +189,9 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
     options: SqliteUserStoreOptions,
   ) {
     this.clock = options.clock;
-    applyMigrations(db, 'users', migrations);
+    const conflicts: EmailKeyConflict[] = [];
+    applyMigrations(db, 'users', userMigrations((conflict) => conflicts.push(conflict)));
+    for (const conflict of conflicts) options.onEmailKeyConflict?.(conflict);
     this.statements = prepareStatements(db);
   }
 
@@ -217,9 +260,11 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
     }
     const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
     const rows = this.run(() =>
-      this.db.prepare<unknown[], UserRow>(`SELECT ${userColumns} FROM users ${where} ORDER BY email_normalized LIMIT ?`).all(...values, limit + 1),
+      this.db
+        .prepare<unknown[], UserRow & { email_normalized: string }>(`SELECT ${userColumns}, email_normalized FROM users ${where} ORDER BY email_normalized LIMIT ?`)
+        .all(...values, limit + 1),
     );
-    return toUserPage(rows.map(toUser), limit);
+    return toUserPage(rows, limit, toUser, (row) => row.email_normalized);
   }
 
   /** Sets one column of one user and returns the updated record. */
@@ -292,24 +337,29 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
     return removed > 0;
   }
 
-  async setEmail(id: string, email: string): Promise<UserRecord> {
+  async setEmail(id: string, email: string, pendingChange?: string): Promise<UserRecord> {
     const address = email.trim();
     if (address.length === 0) throw new TesseraError('ERR_BAD_REQUEST', 'e-mail address is empty');
-    let row: UserRow | undefined;
+    let result: { row: UserRow | undefined; exists: boolean };
     try {
-      row = this.run(() =>
+      result = this.run(() =>
         this.db.transaction(() => {
-          const changed = this.statements.setEmail.get(address, normalizeEmail(address), id);
+          const changed = this.statements.setEmail.get({ email: address, key: normalizeEmail(address), id, pending: pendingChange ?? null });
           if (changed !== undefined) this.statements.deleteLinksOf.run(id);
-          return changed;
+          return { row: changed, exists: changed !== undefined || this.statements.byId.get(id) !== undefined };
         })(),
       );
     } catch (err) {
       if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new TesseraError('ERR_USER_EXISTS', 'a user with this e-mail address exists');
       throw err;
     }
-    if (row === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
-    return toUser(row);
+    if (result.row !== undefined) return toUser(result.row);
+    if (!result.exists) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    throw new TesseraError('ERR_STORE_CONFLICT', 'not the pending e-mail change');
+  }
+
+  async setPendingEmailChange(id: string, changeId: string): Promise<void> {
+    if (this.run(() => this.statements.setPendingEmailChange.run(changeId, id)).changes === 0) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
   }
 
   async createMagicLink(link: NewMagicLink): Promise<void> {

@@ -31,6 +31,22 @@ describe('parseEmailAddress', () => {
     expect(parseEmailAddress('  Ada@Example.com \t')).toBe('Ada@Example.com');
   });
 
+  it('returns the address in Unicode NFC (RFC 6532 §3.1), never NFKC', () => {
+    expect(parseEmailAddress('E\u0301lodie@exe\u0301mple.fr')).toBe('\u00c9lodie@ex\u00e9mple.fr');
+    expect(parseEmailAddress('\u00c9lodie@ex\u00e9mple.fr')).toBe('\u00c9lodie@ex\u00e9mple.fr');
+    expect(parseEmailAddress('a\u0302\u0323@x.io')).toBe('\u1ead@x.io');
+    // A compatibility character is kept as it is: it may name another mailbox.
+    expect(parseEmailAddress('\ufb01le@x.io')).toBe('\ufb01le@x.io');
+  });
+
+  it('measures the octet limits on the NFC form', () => {
+    // 32 decomposed "é" are 96 octets, over the 64 of a local part; composed they are 64.
+    const local = 'e\u0301'.repeat(32);
+    expect(codeOf(`${local}@example.com`)).toBeUndefined();
+    expect(parseEmailAddress(`${local}@example.com`)).toBe(`${'\u00e9'.repeat(32)}@example.com`);
+    expect(codeOf(`${local}e\u0301@example.com`)).toBe('ERR_EMAIL_INVALID');
+  });
+
   it('accepts exactly 254 octets with a 64-octet local part and 63-character labels', () => {
     const local = 'l'.repeat(64);
     const domain = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(61)}`;
