@@ -283,6 +283,13 @@ export interface UserRecord {
   lastLoginAt: number | null;
   /** Unix seconds when two-step sign-in (TOTP) was turned on; null when it is off. */
   totpEnabledAt: number | null;
+  /**
+   * How many times the password was set, changed or removed (0 for a new user). Upgrading the
+   * hash of the same password to newer parameters (`upgradePasswordHash`) is no change. A
+   * password sign-in that sees it move between its check and its new session is refused
+   * (src/hub/login/complete-login.ts).
+   */
+  passwordVersion: number;
 }
 
 /** A user's TOTP state (two-step sign-in). Never part of UserRecord: only the login and account routes read it. */
@@ -332,8 +339,18 @@ export interface UserStore extends HealthCheck {
   findByEmail(email: string): Promise<UserRecord | null>;
   /** Users matching the filter, ordered by normalized e-mail address, one page at a time. */
   list(filter: UserFilter, page: PageRequest): Promise<Page<UserRecord>>;
-  /** Sets or (null) clears the password: a user without one signs in by magic link only. */
+  /**
+   * Sets or (null) clears the password: a user without one signs in by magic link only. A change:
+   * `passwordVersion` goes up by one in the same statement.
+   */
   setPasswordHash(id: string, passwordHash: string | null): Promise<UserRecord>;
+  /**
+   * Replaces the hash with `upgraded`, a hash of the same password with newer parameters, only
+   * while the stored hash is still `current` (one conditional statement, so a change made since
+   * `current` was read is never undone); `passwordVersion` stays. True when replaced; false when
+   * the hash is another by now, or the user is unknown.
+   */
+  upgradePasswordHash(id: string, current: string, upgraded: string): Promise<boolean>;
   setDisabled(id: string, disabled: boolean): Promise<UserRecord>;
   /** Replaces the roles (duplicates dropped). */
   setRoles(id: string, roles: string[]): Promise<UserRecord>;

@@ -34,6 +34,7 @@ export function newUserRecord(user: NewUser, createdAt: number): UserRecord {
     createdAt,
     lastLoginAt: null,
     totpEnabledAt: null,
+    passwordVersion: 0,
   };
 }
 

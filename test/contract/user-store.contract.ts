@@ -67,6 +67,7 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
         createdAt: t0,
         lastLoginAt: null,
         totpEnabledAt: null,
+        passwordVersion: 0,
       });
       expect(await store.totpState(created.id)).toBeNull();
       expect(await store.findById(created.id)).toEqual(created);
@@ -93,6 +94,7 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
         createdAt: t0 + 5,
         lastLoginAt: null,
         totpEnabledAt: null,
+        passwordVersion: 0,
       };
       expect(created).toEqual(expected);
       expect(await store.findById('user-1')).toEqual(expected);
@@ -307,11 +309,32 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
       expect((await store.findById(other.id))?.lastLoginAt).toBeNull();
     });
 
-    it('sets and clears the password hash', async () => {
-      expect((await store.setPasswordHash(user.id, 'hash-2')).passwordHash).toBe('hash-2');
-      expect((await store.findById(user.id))?.passwordHash).toBe('hash-2');
-      expect((await store.setPasswordHash(user.id, null)).passwordHash).toBeNull();
-      expect((await store.findByEmail('ada@example.org'))?.passwordHash).toBeNull();
+    it('sets and clears the password hash, counting each change', async () => {
+      expect(await store.setPasswordHash(user.id, 'hash-2')).toEqual({ ...user, passwordHash: 'hash-2', passwordVersion: 1 });
+      expect(await store.findById(user.id)).toEqual({ ...user, passwordHash: 'hash-2', passwordVersion: 1 });
+      expect(await store.setPasswordHash(user.id, null)).toEqual({ ...user, passwordHash: null, passwordVersion: 2 });
+      expect(await store.findByEmail('ada@example.org')).toEqual({ ...user, passwordHash: null, passwordVersion: 2 });
+      expect((await store.setPasswordHash(user.id, 'hash-2')).passwordVersion).toBe(3);
+      expect((await store.findById(other.id))?.passwordVersion).toBe(0);
+    });
+
+    it('upgrades the hash only while it is still the one read, without counting a change', async () => {
+      expect(await store.upgradePasswordHash(user.id, 'hash-1', 'hash-1b')).toBe(true);
+      expect(await store.findById(user.id)).toEqual({ ...user, passwordHash: 'hash-1b' });
+      // A concurrent sign-in upgraded it first, or the password changed: nothing is overwritten.
+      expect(await store.upgradePasswordHash(user.id, 'hash-1', 'hash-1c')).toBe(false);
+      await store.setPasswordHash(user.id, 'hash-2');
+      expect(await store.upgradePasswordHash(user.id, 'hash-1b', 'hash-1d')).toBe(false);
+      expect(await store.findById(user.id)).toEqual({ ...user, passwordHash: 'hash-2', passwordVersion: 1 });
+      expect(await store.upgradePasswordHash('nobody', 'hash-2', 'hash-3')).toBe(false);
+      expect(await store.upgradePasswordHash(other.id, 'hash-2', 'hash-3')).toBe(false);
+      expect(await store.findById(other.id)).toEqual(other);
+    });
+
+    it('upgrades for exactly one of 20 concurrent upgrades of one hash', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.upgradePasswordHash(user.id, 'hash-1', `hash-1-${i}`)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await store.findById(user.id))?.passwordHash).toBe(`hash-1-${results.indexOf(true)}`);
     });
 
     it('sets and clears the display name', async () => {

@@ -62,6 +62,22 @@ describeWithPostgres('PostgreSQL users', () => {
     });
   });
 
+  it('upgrades a database from before password versions, counting from 0 for its users', async () => {
+    const pool = createPool(databaseUrl, { schema: await freshSchema() });
+    try {
+      const clock = new FrozenClock(contractStart);
+      const ada = await (await PostgresUserStore.open(pool, { clock })).create({ email: 'ada@example.org', passwordHash: 'hash-1' });
+      // Back to schema version 4, as a database written by the release before.
+      await pool.query("ALTER TABLE users DROP COLUMN password_version; DELETE FROM schema_migrations WHERE component = 'users' AND version = 5");
+      const store = await PostgresUserStore.open(pool, { clock });
+      expect(await store.findById(ada.id)).toEqual({ ...ada, passwordVersion: 0 });
+      expect((await store.setPasswordHash(ada.id, 'hash-2')).passwordVersion).toBe(1);
+      expect((await pool.query("SELECT version FROM schema_migrations WHERE component = 'users' ORDER BY version")).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
   describe('createPool', () => {
     it('puts every connection on the schema named in the URL or the options', async () => {
       const schema = await freshSchema();

@@ -72,6 +72,7 @@ describe('SQLite audit log and admin tokens', () => {
       { component: 'users', version: 2 },
       { component: 'users', version: 3 },
       { component: 'users', version: 4 },
+      { component: 'users', version: 5 },
     ]);
     second.close();
   });

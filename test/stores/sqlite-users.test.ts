@@ -60,7 +60,7 @@ describe('SqliteUserStore', () => {
     const second = openDatabase(file);
     const store = new SqliteUserStore(second, { clock });
     expect(await store.findByEmail('ada@EXAMPLE.org')).toEqual(ada);
-    expect(second.prepare("SELECT version FROM schema_migrations WHERE component = 'users'").all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    expect(second.prepare("SELECT version FROM schema_migrations WHERE component = 'users'").all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
     expect(second.prepare('SELECT email, email_normalized FROM users').all()).toEqual([{ email: 'Ada@example.org', email_normalized: 'ada@example.org' }]);
     second.close();
   });
@@ -71,7 +71,8 @@ describe('SqliteUserStore', () => {
     const first = openDatabase(file);
     const ada = await new SqliteUserStore(first, { clock }).create({ email: 'ada@example.org' });
     // Back to schema version 1, as a file written by the release before.
-    first.exec(`ALTER TABLE users DROP COLUMN totp_secret; ALTER TABLE users DROP COLUMN totp_enabled_at;
+    first.exec(`ALTER TABLE users DROP COLUMN password_version;
+      ALTER TABLE users DROP COLUMN totp_secret; ALTER TABLE users DROP COLUMN totp_enabled_at;
       ALTER TABLE users DROP COLUMN totp_last_step; ALTER TABLE users DROP COLUMN totp_recovery_codes;
       ALTER TABLE users DROP COLUMN email_change_id;
       DELETE FROM schema_migrations WHERE component = 'users' AND version >= 2;`);
@@ -82,6 +83,22 @@ describe('SqliteUserStore', () => {
     expect(await store.findById(ada.id)).toEqual({ ...ada, totpEnabledAt: null });
     expect(await store.totpState(ada.id)).toBeNull();
     expect((await store.setTotp(ada.id, { secret: 'JBSWY3DPEHPK3PXP', recoveryCodeHashes: [] })).totpEnabledAt).toBe(contractStart / 1000);
+    second.close();
+  });
+
+  it('upgrades a file from before password versions, counting from 0 for its users', async () => {
+    const file = path.join(dir, 'tessera.db');
+    const clock = new FrozenClock(contractStart);
+    const first = openDatabase(file);
+    const ada = await new SqliteUserStore(first, { clock }).create({ email: 'ada@example.org', passwordHash: 'hash-1' });
+    // Back to schema version 4, as a file written by the release before.
+    first.exec(`ALTER TABLE users DROP COLUMN password_version; DELETE FROM schema_migrations WHERE component = 'users' AND version = 5;`);
+    first.close();
+
+    const second = openDatabase(file);
+    const store = new SqliteUserStore(second, { clock });
+    expect(await store.findById(ada.id)).toEqual({ ...ada, passwordVersion: 0 });
+    expect((await store.setPasswordHash(ada.id, 'hash-2')).passwordVersion).toBe(1);
     second.close();
   });
 

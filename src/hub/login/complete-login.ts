@@ -23,14 +23,19 @@ import { fanOutTail, fanOutView } from '../views/fanout';
 
 export type LoginMethod = 'password' | 'magic-link';
 
+/**
+ * @param options.passwordVersion for a password sign-in, the user's `passwordVersion` as read
+ *   with the hash the password was checked against; null for an e-mail link, which proves
+ *   no password and outlives a password change like any later sign-in by link would.
+ */
 export async function completeLogin(
   ctx: Context,
   deps: HubDeps,
   user: UserRecord,
-  options: { method: LoginMethod; persistent: boolean; returnTo: string | null; secondFactor?: SecondFactor },
+  options: { method: LoginMethod; persistent: boolean; returnTo: string | null; secondFactor?: SecondFactor; passwordVersion: number | null },
 ): Promise<void> {
   const record = await ctx.state.sessionControl.login(user, { persistent: options.persistent });
-  await endIfChangedMeanwhile(ctx, deps, user.id, record.sid, options.secondFactor !== undefined);
+  await endIfChangedMeanwhile(ctx, deps, user.id, record.sid, { passedCode: options.secondFactor !== undefined, passwordVersion: options.passwordVersion });
   // Best effort: the session is already stored, and a failed bookkeeping write must not turn a
   // successful sign-in into an error page that still carries the new cookie.
   await deps.users.recordLogin(user.id, nowSeconds(deps.clock)).catch((err: unknown) => ctx.state.log.warn({ err: (err as Error).message, userId: user.id }, 'last-login time not recorded'));
@@ -59,15 +64,28 @@ export async function completeLogin(
 }
 
 /**
- * The account as it is once the session exists: disabled, deleted or given two-step sign-in
- * (this sign-in having passed no code) after the checks that let this sign-in through, it ends
- * the new session everywhere at once and refuses the sign-in (401 `ERR_LOGIN_FAILED`, no
- * cookie: the error answer drops it). Whatever changed the account before this read, the new
- * session is seen by whatever changes it after (both end every session of the user).
+ * The account as it is once the session exists: disabled, deleted, given two-step sign-in
+ * (this sign-in having passed no code) or, for a password sign-in, given another password
+ * after the checks that let this sign-in through, it ends the new session everywhere at once
+ * and refuses the sign-in (401 `ERR_LOGIN_FAILED`, no cookie: the error answer drops it).
+ * Whatever changed the account before this read, the new session is seen by whatever changes
+ * it after (all of them store the change, then end every session of the user).
+ *
+ * The password is compared by `passwordVersion`, not by hash: a sign-in upgrades the hash of
+ * the same password to newer argon2 parameters, and such an upgrade, by this sign-in or a
+ * concurrent one, must refuse nobody. A version counted by the store also tells two changes in
+ * one second apart, which a change time would not.
  */
-async function endIfChangedMeanwhile(ctx: Context, deps: HubDeps, userId: string, sid: string, passedCode: boolean): Promise<void> {
+async function endIfChangedMeanwhile(ctx: Context, deps: HubDeps, userId: string, sid: string, signIn: { passedCode: boolean; passwordVersion: number | null }): Promise<void> {
   const now = await deps.users.findById(userId);
-  const reason = now === null || now.disabled ? 'user-disabled' : now.totpEnabledAt !== null && !passedCode ? 'two-step-changed' : null;
+  const reason =
+    now === null || now.disabled
+      ? 'user-disabled'
+      : now.totpEnabledAt !== null && !signIn.passedCode
+        ? 'two-step-changed'
+        : signIn.passwordVersion !== null && now.passwordVersion !== signIn.passwordVersion
+          ? 'password-changed'
+          : null;
   if (reason === null) return;
   await revokeSession(deps, sid, reason, 'system');
   ctx.state.log.info({ event: 'login', result: 'failure', reason, code: 'ERR_LOGIN_FAILED', userId }, 'the account changed during the sign-in');

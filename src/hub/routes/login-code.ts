@@ -3,8 +3,9 @@
  * valid code of that user completes the sign-in the first factor started; a wrong one answers
  * 401 `ERR_TWO_STEP_CODE` with the form again (the sign-in stays pending until it expires), and
  * every attempt counts against the per-account and per-address login limits (429 beyond them).
- * Without a pending sign-in (none, expired, forged), or for a user since disabled or without
- * two-step sign-in, back to `/login`.
+ * Without a pending sign-in (none, expired, forged), or for a user since disabled, without
+ * two-step sign-in or with another password than the one the pending sign-in checked, back to
+ * `/login`.
  */
 import type { Context } from 'koa';
 import { normalizeEmail } from '../../core/users/normalize-email';
@@ -30,7 +31,11 @@ export const loginCode: RouteFactory = (deps) => ({
     async function checkCode(ctx: Context) {
       const pending = await pendingSignIn(ctx, deps);
       const user = pending === null ? null : await deps.users.findById(pending.userId);
-      if (pending === null || user === null || user.disabled || user.totpEnabledAt === null) {
+      const passwordChanged = pending !== null && user !== null && pending.passwordVersion !== null && user.passwordVersion !== pending.passwordVersion;
+      if (passwordChanged) {
+        ctx.state.log.info({ event: 'login', result: 'failure', method: pending.method, reason: 'password-changed', code: 'ERR_LOGIN_FAILED', userId: user.id }, 'the password changed during the sign-in');
+      }
+      if (pending === null || user === null || user.disabled || user.totpEnabledAt === null || passwordChanged) {
         clearPendingSignIn(ctx);
         ctx.status = 303;
         ctx.redirect('/login');
@@ -48,7 +53,7 @@ export const loginCode: RouteFactory = (deps) => ({
       }
       await deps.limits.perAccount.reset(accountKey);
       clearPendingSignIn(ctx);
-      await completeLogin(ctx, deps, user, { method: pending.method, persistent: pending.persistent, returnTo: pending.returnTo, secondFactor: factor });
+      await completeLogin(ctx, deps, user, { method: pending.method, persistent: pending.persistent, returnTo: pending.returnTo, secondFactor: factor, passwordVersion: pending.passwordVersion });
     },
   ],
 });

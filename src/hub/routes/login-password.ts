@@ -89,11 +89,14 @@ export const loginPassword: RouteFactory = (deps) => ({
       // With two-step sign-in on, the code resets the budget (login-code.ts): a reset here would
       // give every re-entry of a known password a fresh budget of code guesses.
       if (user.totpEnabledAt === null) await deps.limits.perAccount.reset(accountKey);
-      if (user.passwordHash !== null && passwordNeedsRehash(user.passwordHash)) {
+      const checkedHash = user.passwordHash;
+      if (checkedHash !== null && passwordNeedsRehash(checkedHash)) {
         // Made with older, weaker parameters: upgraded while the plain password is at hand. Best
         // effort, like the last-login time (a password below today's minimum length stays as is).
+        // Only over the hash just checked, and not counted as a change (the password is the
+        // same): a password changed meanwhile is neither undone nor missed by continueSignIn.
         await hashPassword(password)
-          .then((hash) => deps.users.setPasswordHash(user.id, hash))
+          .then((hash) => deps.users.upgradePasswordHash(user.id, checkedHash, hash))
           .catch((err: unknown) => ctx.state.log.warn({ err: (err as Error).message, userId: user.id }, 'password hash not upgraded'));
       }
       await continueSignIn(ctx, deps, user, { method: 'password', persistent: formField(ctx, 'remember') === '1', returnTo });

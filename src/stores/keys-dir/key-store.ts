@@ -7,12 +7,16 @@
  *   while the CLI rotates reads either the old file or the new one, never half of one.
  * - The PEM is written before the metadata and removed after it: a `<kid>.json` therefore
  *   always has its key, and a lone `<kid>.pem` is an unfinished write, ignored.
+ * - A key removed between listing the directory and reading its files (another instance's
+ *   rotation pruning a key whose grace ended) is simply not loaded: the listing is a moment's
+ *   view, and failing the whole read would keep a reloading instance on its old keys (no `next`
+ *   key to publish or verify with) until its next reload, and stop a starting one.
  * - Private material is created with mode 0600 and a directory this store creates gets 0700;
  *   an existing directory keeps its mode (it may be a read-only mount).
  * - Other files (README, .gitignore, temporaries) are ignored.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TesseraError } from '../../core/errors';
 import type { KeyStore, SigningAlgorithm, StoredKey } from '../../ports';
@@ -43,8 +47,11 @@ export class DirectoryKeyStore implements KeyStore {
     for (const name of names.sort()) {
       const kid = METADATA_FILE.exec(name)?.[1];
       if (kid === undefined) continue;
-      const metadata = parseMetadata(kid, await readFile(path.join(this.dir, name), 'utf8'));
-      keys.push({ ...metadata, privateKeyPem: await this.readPem(kid) });
+      const text = await readIfPresent(path.join(this.dir, name));
+      if (text === null) continue;
+      const metadata = parseMetadata(kid, text);
+      const privateKeyPem = await this.readPem(kid);
+      if (privateKeyPem !== null) keys.push({ ...metadata, privateKeyPem });
     }
     return keys;
   }
@@ -65,15 +72,21 @@ export class DirectoryKeyStore implements KeyStore {
     await rm(path.join(this.dir, `${kid}.pem`), { force: true });
   }
 
-  private async readPem(kid: string): Promise<string> {
+  /**
+   * The PEM of a key whose metadata was just read; null when the key was removed meanwhile
+   * (`remove` deletes the metadata first, so it is gone too). A PEM missing next to metadata
+   * that is still there is a broken directory: `ERR_KEY_INVALID`.
+   */
+  private async readPem(kid: string): Promise<string | null> {
+    const pem = await readIfPresent(path.join(this.dir, `${kid}.pem`));
+    if (pem !== null) return pem;
     try {
-      return await readFile(path.join(this.dir, `${kid}.pem`), 'utf8');
+      await access(path.join(this.dir, `${kid}.json`));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new TesseraError('ERR_KEY_INVALID', `${kid}.json has no ${kid}.pem next to it`, { cause: err });
-      }
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
+    throw new TesseraError('ERR_KEY_INVALID', `${kid}.json has no ${kid}.pem next to it`);
   }
 
   private async writeAtomically(name: string, content: string): Promise<void> {
@@ -92,6 +105,16 @@ export class DirectoryKeyStore implements KeyStore {
       await rm(temporary, { force: true });
       throw err;
     }
+  }
+}
+
+/** The file's text, or null when it does not exist (any more). */
+async function readIfPresent(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
 }
 

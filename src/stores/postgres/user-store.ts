@@ -10,7 +10,9 @@
  *   Using a step or a code is one conditional `UPDATE`: a concurrent one waits for the row lock,
  *   then re-checks its WHERE against the new row, so only one succeeds. `email_change_id`: the
  *   newest pending e-mail change (null when none); confirming one is such an `UPDATE` too, which
- *   clears it, so only the newest confirms, and once.
+ *   clears it, so only the newest confirms, and once. `password_version`
+ *   counts password changes in the statement that makes them; upgrading a hash is an
+ *   `UPDATE … WHERE password_hash = <the one read>`, re-checked the same way.
  * - `magic_links`: keyed by the token's SHA-256, never the token; consuming is one
  *   `DELETE … RETURNING`, so concurrent consumers serialise on the row and only one gets it.
  */
@@ -79,6 +81,7 @@ export const userMigrations = (report: (conflict: EmailKeyConflict) => void = ()
     ADD COLUMN totp_recovery_codes text[] NOT NULL DEFAULT '{}';`,
   (client) => rekeyEmails(client, report),
   `ALTER TABLE users ADD COLUMN email_change_id text;`,
+  `ALTER TABLE users ADD COLUMN password_version integer NOT NULL DEFAULT 0;`,
 ];
 
 interface UserRow {
@@ -92,6 +95,7 @@ interface UserRow {
   created_at: string;
   last_login_at: string | null;
   totp_enabled_at: string | null;
+  password_version: number;
 }
 
 interface TotpRow {
@@ -100,7 +104,7 @@ interface TotpRow {
   totp_recovery_codes: string[];
 }
 
-const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at, totp_enabled_at';
+const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at, totp_enabled_at, password_version';
 
 function toUser(row: UserRow): UserRecord {
   return {
@@ -113,6 +117,7 @@ function toUser(row: UserRow): UserRecord {
     createdAt: Number(row.created_at),
     lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
     totpEnabledAt: row.totp_enabled_at === null ? null : Number(row.totp_enabled_at),
+    passwordVersion: row.password_version,
   };
 }
 
@@ -209,8 +214,18 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
     return toUser(rows[0]);
   }
 
-  setPasswordHash(id: string, passwordHash: string | null): Promise<UserRecord> {
-    return this.update(id, 'password_hash', passwordHash);
+  async setPasswordHash(id: string, passwordHash: string | null): Promise<UserRecord> {
+    const { rows } = await this.query<UserRow>(
+      `UPDATE users SET password_hash = $2, password_version = password_version + 1 WHERE id = $1 RETURNING ${userColumns}`,
+      [id, passwordHash],
+    );
+    if (rows[0] === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    return toUser(rows[0]);
+  }
+
+  async upgradePasswordHash(id: string, current: string, upgraded: string): Promise<boolean> {
+    const { rowCount } = await this.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [id, current, upgraded]);
+    return rowCount === 1;
   }
 
   setDisabled(id: string, disabled: boolean): Promise<UserRecord> {

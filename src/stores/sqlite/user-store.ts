@@ -10,6 +10,8 @@
  *   hex). Using a step or a code is one conditional `UPDATE`, so only one caller can succeed.
  *   `email_change_id`: the newest pending e-mail change (null when none); confirming one is one
  *   conditional `UPDATE` that clears it, so only the newest confirms, and once.
+ *   `password_version` counts password changes (set, changed, removed) in the statement that
+ *   makes them; upgrading a hash is an `UPDATE … WHERE password_hash = <the one read>`.
  * - `magic_links`: keyed by the token's SHA-256, never the token. Consuming is one
  *   `DELETE … RETURNING`; better-sqlite3 runs statements one at a time, so only one caller can
  *   get a given row.
@@ -76,6 +78,7 @@ export const userMigrations = (report: (conflict: EmailKeyConflict) => void = ()
   ALTER TABLE users ADD COLUMN totp_recovery_codes TEXT NOT NULL DEFAULT '[]';`,
   (db) => rekeyEmails(db, report),
   `ALTER TABLE users ADD COLUMN email_change_id TEXT;`,
+  `ALTER TABLE users ADD COLUMN password_version INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 interface UserRow {
@@ -89,6 +92,7 @@ interface UserRow {
   created_at: number;
   last_login_at: number | null;
   totp_enabled_at: number | null;
+  password_version: number;
 }
 
 interface TotpRow {
@@ -104,7 +108,7 @@ interface MagicLinkRow {
   return_to: string | null;
 }
 
-const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at, totp_enabled_at';
+const userColumns = 'id, email, name, password_hash, roles, disabled, created_at, last_login_at, totp_enabled_at, password_version';
 
 function toUser(row: UserRow): UserRecord {
   return {
@@ -117,6 +121,7 @@ function toUser(row: UserRow): UserRecord {
     createdAt: row.created_at,
     lastLoginAt: row.last_login_at,
     totpEnabledAt: row.totp_enabled_at,
+    passwordVersion: row.password_version,
   };
 }
 
@@ -138,6 +143,10 @@ function prepareStatements(db: Database.Database) {
     purgeLinks: db.prepare<[number]>('DELETE FROM magic_links WHERE expires_at <= ?'),
     deleteLinksOf: db.prepare<[string]>('DELETE FROM magic_links WHERE user_id = ?'),
     deleteUser: db.prepare<[string]>('DELETE FROM users WHERE id = ?'),
+    setPassword: db.prepare<[string | null, string], UserRow>(
+      `UPDATE users SET password_hash = ?, password_version = password_version + 1 WHERE id = ? RETURNING ${userColumns}`,
+    ),
+    upgradePassword: db.prepare<[string, string, string]>('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?'),
     // Any change of address ends a pending e-mail change; with @pending, only that one may make it.
     setEmail: db.prepare<{ email: string; key: string; id: string; pending: string | null }, UserRow>(
       `UPDATE users SET email = @email, email_normalized = @key, email_change_id = NULL WHERE id = @id AND (@pending IS NULL OR email_change_id = @pending) RETURNING ${userColumns}`,
@@ -275,7 +284,13 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
   }
 
   async setPasswordHash(id: string, passwordHash: string | null): Promise<UserRecord> {
-    return this.update(id, 'password_hash', passwordHash);
+    const row = this.run(() => this.statements.setPassword.get(passwordHash, id));
+    if (row === undefined) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+    return toUser(row);
+  }
+
+  async upgradePasswordHash(id: string, current: string, upgraded: string): Promise<boolean> {
+    return this.run(() => this.statements.upgradePassword.run(upgraded, id, current)).changes === 1;
   }
 
   async setDisabled(id: string, disabled: boolean): Promise<UserRecord> {
