@@ -15,7 +15,8 @@ import { createHubEvents } from './hub/events';
 import { lingerOnUnreadBodies } from './hub/unread-bodies';
 import { createLogger, type Logger } from './log/logger';
 import { DirectoryKeyStore } from './stores/keys-dir/key-store';
-import { createMailer } from './mail/mailer';
+import { createMailer, type MailLogger } from './mail/mailer';
+import type { Mailer } from './ports';
 import type { HubDeps } from './hub/deps';
 import { createRateLimiter } from './stores/rate-limit/limiters';
 import { openStores, type OpenedStores } from './stores/open';
@@ -62,7 +63,9 @@ export function openKeyring(config: Config, clock: Clock, logger: Logger): Promi
 
 /**
  * The back-channel logout worker of this process (started by {@link startMaintenance}): mints
- * each delivery's logout token when it is sent, and records every give-up in the audit log.
+ * each delivery's logout token when it is sent, sends it where `config.sites` says the site's
+ * back-channel URI is then (a site no longer configured, or without one, has its deliveries
+ * dropped), and records every give-up in the audit log.
  * `options.fetch` replaces the global fetch (the demo's, trusting its development CA);
  * `options.metrics` counts every attempt's outcome.
  */
@@ -84,6 +87,8 @@ export function createDeliveryWorker(
     logger,
     workerId: `${hostname()}:${process.pid}`,
     mint: (d) => mintLogout(keyring, { audience: d.site, sid: d.sid, sub: d.sub }, { clock, issuer: config.publicUrl }),
+    // Deliveries carry an origin the config wrote when they were queued: an exact match, no parsing.
+    configuredSite: (origin) => config.sites.find((site) => site.origin === origin) ?? null,
     onGiveUp: (d) => {
       stores.audit
         .append({ type: 'outbox.gave_up', actor: 'system', userId: d.sub, sid: d.sid, site: d.site, reason: d.reason, details: { delivery: d.id, attempts: d.attempts, error: d.lastError } })
@@ -93,22 +98,14 @@ export function createDeliveryWorker(
 }
 
 /**
- * The hub's dependencies from opened stores: mailer and login rate limits included.
- * `deliveries` is this process's outbox worker; without one (a process that only serves
- * requests) revocations wait for the next poll of a worker sharing the outbox. `metrics` is the
- * registry `/metrics` serves; by default a fresh one over these stores and keys.
+ * The mailer `mail.*` configures: the hub's, and the CLI's for the notices its commands send
+ * (src/cli/context.ts), so both reach a person the same way.
+ *
+ * @throws TesseraError `ERR_CONFIG_INVALID` for settings the mailer refuses.
  */
-export function hubDeps(
-  config: Config,
-  clock: Clock,
-  logger: Logger,
-  stores: OpenedStores,
-  keyring: Keyring,
-  deliveries: { kick(): void } = { kick: () => undefined },
-  metrics: HubMetrics = createHubMetrics({ outbox: stores.outbox, keyring, clock, logger }),
-): HubDeps {
-  const { mail, login } = config;
-  const mailer = createMailer(
+export function configuredMailer(config: Config, clock: Clock, logger: MailLogger): Mailer {
+  const { mail } = config;
+  return createMailer(
     {
       transport: mail.transport,
       from: mail.from,
@@ -129,6 +126,25 @@ export function hubDeps(
     },
     logger,
   );
+}
+
+/**
+ * The hub's dependencies from opened stores: mailer and login rate limits included.
+ * `deliveries` is this process's outbox worker; without one (a process that only serves
+ * requests) revocations wait for the next poll of a worker sharing the outbox. `metrics` is the
+ * registry `/metrics` serves; by default a fresh one over these stores and keys.
+ */
+export function hubDeps(
+  config: Config,
+  clock: Clock,
+  logger: Logger,
+  stores: OpenedStores,
+  keyring: Keyring,
+  deliveries: { kick(): void } = { kick: () => undefined },
+  metrics: HubMetrics = createHubMetrics({ outbox: stores.outbox, keyring, clock, logger }),
+): HubDeps {
+  const { login } = config;
+  const mailer = configuredMailer(config, clock, logger);
   return {
     config,
     clock,
@@ -280,7 +296,7 @@ export function startMaintenance(
 /**
  * One pass of the periodic purge: expired sessions and jtis (SQL stores; Redis expires keys by
  * itself), projections that outlived their session (the application may have extended their
- * TTL), expired sign-in links, and audit events and delivered back-channel logouts past
+ * TTL), expired sign-in links, and audit events and delivered or dropped back-channel logouts past
  * `admin.auditRetentionDays` (the outbox would otherwise grow with every revocation, and its
  * gauges count it at every scrape). Failures are logged; the next pass tries again.
  */

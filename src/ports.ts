@@ -509,7 +509,10 @@ export interface RateLimiter {
 export interface NewDelivery {
   /** The site's origin, e.g. `https://shop.example.com`. */
   site: string;
-  /** The site's `backchannelLogoutUri`, where the token is POSTed. */
+  /**
+   * The site's `backchannelLogoutUri` when the delivery was queued. The worker POSTs to the
+   * site's URI as configured when it sends, and records that one here if it changed.
+   */
   uri: string;
   /** The ended session (the token's `sid`). */
   sid: string;
@@ -519,8 +522,13 @@ export interface NewDelivery {
   reason: string;
 }
 
-/** `pending` until delivered, or `failed` once the worker gave up (an admin may retry it). */
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+/**
+ * `pending` until delivered; `failed` once the worker gave up (an admin may retry it);
+ * `dropped` when its site was no longer configured, or had no back-channel URI any more, when
+ * the worker came to send it: nobody is owed that logout, so it is neither sent nor retried
+ * (an admin may still retry it, e.g. after restoring a site removed by mistake).
+ */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'dropped';
 
 /** A delivery as stored. */
 export interface Delivery extends NewDelivery {
@@ -535,10 +543,11 @@ export interface Delivery extends NewDelivery {
    * delivery whose worker died becomes due again by itself.
    */
   nextAttemptAt: number;
-  /** Why the last attempt failed (short, no secrets), or null. */
+  /** Why the last attempt failed, or why the delivery was dropped (short, no secrets), or null. */
   lastError: string | null;
   deliveredAt: number | null;
   failedAt: number | null;
+  droppedAt: number | null;
 }
 
 /** Filters for listing deliveries (admin UI / API / CLI); combine with AND. */
@@ -583,15 +592,28 @@ export interface Outbox extends HealthCheck {
    * when null, given up (`failed`, with `failedAt`). False when the worker no longer holds it.
    */
   fail(id: string, workerId: string, now: number, error: string, nextAttemptAt: number | null): Promise<boolean>;
+  /**
+   * Records that a delivery `workerId` holds will never be sent (`dropped`, with `droppedAt`, and
+   * `reason` as `lastError`). False when the worker no longer holds it.
+   */
+  drop(id: string, workerId: string, now: number, reason: string): Promise<boolean>;
+  /**
+   * Records that a delivery `workerId` holds is sent to `uri` (its site's back-channel URI
+   * changed since it was queued). False when the worker no longer holds it.
+   */
+  retarget(id: string, workerId: string, uri: string): Promise<boolean>;
   /** Deliveries matching the filter, newest first, one page at a time. */
   list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>>;
   /**
-   * Admin: puts a failed delivery back to pending, due at `now`, for one more attempt (its
-   * attempt count is kept). False when there is no failed delivery with this id.
+   * Admin: puts a failed or dropped delivery back to pending, due at `now`, for one more attempt
+   * (its attempt count is kept). False when there is no failed or dropped delivery with this id.
    */
   retry(id: string, now: number): Promise<boolean>;
   stats(): Promise<OutboxStats>;
-  /** Removes delivered deliveries with `deliveredAt < olderThan`; returns how many. */
+  /**
+   * Removes delivered deliveries with `deliveredAt < olderThan`, and dropped ones with
+   * `droppedAt < olderThan`; returns how many.
+   */
   purgeDelivered(olderThan: number): Promise<number>;
 }
 

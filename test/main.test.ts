@@ -21,7 +21,7 @@ const credential = 'site-credential-for-main-test-0123';
 describe('the hub process: back-channel logout wiring', () => {
   let dir: string;
   let site: http.Server;
-  let received: { body: string; at: number }[];
+  let received: { path: string | undefined; body: string; at: number }[];
   let answer: number;
 
   beforeEach(async () => {
@@ -32,7 +32,7 @@ describe('the hub process: back-channel logout wiring', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        received.push({ body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+        received.push({ path: req.url, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
         res.writeHead(answer).end();
       });
     });
@@ -95,7 +95,15 @@ describe('the hub process: back-channel logout wiring', () => {
   it('a delivery the worker gives up on is recorded in the audit log as outbox.gave_up', async () => {
     answer = 400;
     const siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
-    const config = loadConfig({ env: { TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`, TESSERA_KEYS_DIR: join(dir, 'keys'), TESSERA_LOG_LEVEL: 'silent', TESSERA_PUBLIC_URL: 'https://hub.example.com' } }).config;
+    const config = loadConfig({
+      env: {
+        TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`,
+        TESSERA_KEYS_DIR: join(dir, 'keys'),
+        TESSERA_LOG_LEVEL: 'silent',
+        TESSERA_PUBLIC_URL: 'https://hub.example.com',
+        TESSERA_SITES: JSON.stringify([{ origin: siteOrigin, backchannelLogoutUri: `${siteOrigin}/shared-session/backchannel-logout` }]),
+      },
+    }).config;
     const clock = new FrozenClock(Date.UTC(2026, 10, 22, 12, 0, 0));
     const stores = await openStores(config, clock, silentLogger());
     try {
@@ -113,6 +121,40 @@ describe('the hub process: back-channel logout wiring', () => {
       const [event] = (await stores.audit.query({ type: 'outbox.gave_up' }, { limit: 5 })).items;
       expect(event).toMatchObject({ actor: 'system', sid, userId: 'user-1', site: siteOrigin, reason: 'admin', details: { attempts: 3, error: 'HTTP 400' } });
       expect((await stores.outbox.list({ status: 'failed' }, { limit: 5 })).items).toHaveLength(1);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('sends each delivery where the configuration of the instance sending it says: the current URI, or nowhere for a removed site', async () => {
+    const siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
+    const removed = 'https://removed.example.org';
+    const config = loadConfig({
+      env: {
+        TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`,
+        TESSERA_KEYS_DIR: join(dir, 'keys'),
+        TESSERA_LOG_LEVEL: 'silent',
+        TESSERA_PUBLIC_URL: 'https://hub.example.com',
+        // The site moved its endpoint since the deliveries were queued; `removed` is gone.
+        TESSERA_SITES: JSON.stringify([{ origin: siteOrigin, backchannelLogoutUri: `${siteOrigin}/v2/backchannel-logout` }]),
+      },
+    }).config;
+    const clock = new FrozenClock(Date.UTC(2026, 10, 22, 12, 0, 0));
+    const stores = await openStores(config, clock, silentLogger());
+    try {
+      const keyring = await openKeyring(config, clock, silentLogger());
+      const worker = createDeliveryWorker(config, clock, silentLogger(), stores, keyring);
+      await stores.outbox.enqueue([
+        { site: siteOrigin, uri: `${siteOrigin}/shared-session/backchannel-logout`, sid: 'a'.repeat(22), sub: 'user-1', reason: 'admin' },
+        { site: removed, uri: `${siteOrigin}/removed/backchannel-logout`, sid: 'b'.repeat(22), sub: 'user-1', reason: 'admin' },
+      ]);
+      expect(await worker.runOnce()).toBe(2);
+      expect(received.map((r) => r.path)).toEqual(['/v2/backchannel-logout']);
+      const rows = (await stores.outbox.list({}, { limit: 5 })).items.map((d) => [d.site, d.uri, d.status, d.lastError]);
+      expect(rows).toEqual([
+        [removed, `${siteOrigin}/removed/backchannel-logout`, 'dropped', 'site not configured'],
+        [siteOrigin, `${siteOrigin}/v2/backchannel-logout`, 'delivered', null],
+      ]);
     } finally {
       await stores.close();
     }

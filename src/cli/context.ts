@@ -6,9 +6,12 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { systemClock } from '../core/clock';
+import { TesseraError } from '../core/errors';
 import pino from 'pino';
 import type { RevocationDeps } from '../hub/revocation/revoke';
 import { createLogger, type Logger } from '../log/logger';
+import { configuredMailer } from '../main';
+import type { MailMessage, Mailer } from '../ports';
 import { openStores, type OpenedStores } from '../stores/open';
 import type { CliIo } from './io';
 
@@ -39,6 +42,51 @@ export async function withStores<T>(program: Command, io: CliIo, work: (stores: 
  */
 export function revocationDeps(stores: OpenedStores, config: Config): RevocationDeps {
   return { sessions: stores.sessions, outbox: stores.outbox, audit: stores.audit, config, clock: systemClock, logger: cliLogger(), projections: stores.projections ?? undefined };
+}
+
+/**
+ * The mailer the hub builds from `mail.*` (`configuredMailer`), for the notices commands send to
+ * the owner of an account they changed, as the admin UI and API do. Its warnings (why a message
+ * was not sent, the development `file` transport) are printed on standard error. Build it before
+ * changing anything (and after finding what to change): settings it refuses then stop the
+ * command with nothing changed.
+ */
+export function cliMailer(config: Config, io: CliIo): Mailer {
+  return configuredMailer(config, systemClock, {
+    info: () => undefined,
+    warn: (fields, msg) => io.err(`tessera: warning: ${msg} ${JSON.stringify(fields)}`),
+  });
+}
+
+/** Whether the owner of an account was told of a change ({@link tellOwner}). */
+export interface OwnerNotice {
+  to: string;
+  sent: boolean;
+}
+
+/**
+ * Sends `message` to the owner of the account a command changed. Never rejects: the change is
+ * made already, so a mail failure must not hide what was done; {@link requireSent} reports it
+ * once the command has said what it did.
+ */
+export async function tellOwner(mailer: Mailer, message: MailMessage): Promise<OwnerNotice> {
+  try {
+    await mailer.send(message);
+    return { to: message.to, sent: true };
+  } catch {
+    // The mailer printed why (its `mail not sent` warning, with nodemailer's code).
+    return { to: message.to, sent: false };
+  }
+}
+
+/**
+ * A command whose change was made but whose notice could not be sent ends, after its usual line
+ * on standard output, with `ERR_MAIL_SEND_FAILED` on standard error and exit status 1, like any
+ * failed command: a script sees it, and the operator knows to tell the person another way. A
+ * null notice (nobody was to be told) passes.
+ */
+export function requireSent(notice: OwnerNotice | null): void {
+  if (notice !== null && !notice.sent) throw new TesseraError('ERR_MAIL_SEND_FAILED', `the e-mail telling ${notice.to} could not be sent: tell them another way`);
 }
 
 /** Plain-text table: a header row and left-aligned columns. */

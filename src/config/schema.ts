@@ -567,7 +567,7 @@ export const configSchema = z
         }),
         auditRetentionDays: option(z.number().int().min(1).max(36500).default(365), {
           env: 'TESSERA_AUDIT_RETENTION_DAYS',
-          description: 'Audit events, and back-channel logouts delivered, older than this are deleted by the hub\'s periodic purge.',
+          description: 'Audit events, and back-channel logouts delivered or dropped, older than this are deleted by the hub\'s periodic purge.',
         }),
       })
       .prefault({}),

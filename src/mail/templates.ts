@@ -189,6 +189,27 @@ export function twoStepResetByAdminMessage(input: { to: string; at: Date; produc
 }
 
 /**
+ * The notice that an administrator set a new password for the person's account, or removed it
+ * (`tessera users passwd`): always sent, for the same reason as {@link twoStepResetByAdminMessage}.
+ *
+ * @param input.cleared the password was removed: the person signs in by e-mail link only.
+ * @param input.signedOut every session of theirs was ended with it.
+ * @example
+ * await mailer.send(passwordSetByAdminMessage({ to: user.email, cleared: false, signedOut: true, at: new Date(clock.now()) }));
+ */
+export function passwordSetByAdminMessage(input: { to: string; cleared: boolean; signedOut: boolean; at: Date; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const what = input.cleared ? `An administrator removed the password of your ${product} account` : `An administrator set a new password for your ${product} account`;
+  const lines = [
+    `${what} at ${formatUtc(input.at)}.`,
+    ...(input.cleared ? ['You sign in with an e-mail link from now on.'] : []),
+    ...(input.signedOut ? ['You were signed out everywhere.'] : []),
+    'If you did not ask for this, contact your administrator at once.',
+  ];
+  return lineNotice(input.to, what, lines);
+}
+
+/**
  * The link that confirms a new e-mail address, sent to that address.
  *
  * @example

@@ -26,7 +26,7 @@ import { StoreLatencyHistogram } from './store-latency';
 export type HandoffResult = 'accepted' | 'rejected';
 export type LoginResult = 'success' | 'failure';
 /** `retry`: the attempt failed and is scheduled again; `failed`: the worker gave up. */
-export type DeliveryResult = 'delivered' | 'retry' | 'failed';
+export type DeliveryResult = 'delivered' | 'retry' | 'failed' | 'dropped';
 
 /** Where the scrape-time gauges read from. */
 export interface MetricsSources {
@@ -110,7 +110,7 @@ export class HubMetrics {
     });
     this.deliveries = new Counter({
       name: 'tessera_outbox_deliveries_total',
-      help: 'Back-channel logout attempts by this hub\'s worker, by result: delivered, retry (failed, scheduled again) or failed (given up).',
+      help: 'Back-channel logout attempts by this hub\'s worker, by result: delivered, retry (failed, scheduled again), failed (given up) or dropped (its site no longer configured, or without a back-channel URI).',
       labelNames: ['result'],
       registers,
     });
@@ -120,7 +120,7 @@ export class HubMetrics {
       registry: this.registry,
     });
     for (const method of ['password', 'magic-link']) for (const result of ['success', 'failure']) this.logins.inc({ method, result }, 0);
-    for (const result of ['delivered', 'retry', 'failed']) this.deliveries.inc({ result }, 0);
+    for (const result of ['delivered', 'retry', 'failed', 'dropped']) this.deliveries.inc({ result }, 0);
 
     registerOutboxGauges(registers, sources);
     registerKeyAgeGauge(registers, sources);

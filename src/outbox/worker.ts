@@ -5,6 +5,15 @@
  * else is retried on the schedule of src/core/outbox/backoff.ts, and given up — recorded as
  * `failed` for admins, logged, and announced to `onGiveUp` — when the schedule says so.
  *
+ * Where a delivery goes is decided when it is sent, from the site as this worker's hub is
+ * configured then (`configuredSite`), not from the URI it was queued with: a site whose
+ * back-channel URI changed gets the logout at its new URI (recorded on the delivery), and a
+ * site removed from the configuration, or left without a back-channel URI, gets nothing — the
+ * delivery is `dropped` at once, without minting a token or retrying, and logged. A removed
+ * site's domain may since belong to someone else; it must not keep receiving the `sid` and
+ * `sub` of sessions. With several hub instances whose configurations differ for a while (a
+ * rolling change), the instance that claims a delivery decides it with its own.
+ *
  * Redirects are not followed: the URI is configuration, and a redirect would let whoever runs
  * the site send the hub's POST elsewhere. Several hub instances may run a worker on one outbox:
  * `Outbox.claim` leases each delivery to one worker at a time. Delivery is at least once; a
@@ -16,9 +25,25 @@ import { createBackoff, type BackoffOptions, type FailureKind } from '../core/ou
 import type { Logger } from '../log/logger';
 import type { Delivery, Outbox } from '../ports';
 
+/**
+ * What the worker needs to know of a configured site: where its back-channel logouts go now
+ * (null: it takes none).
+ */
+export interface BackchannelSite {
+  backchannelLogoutUri: string | null;
+}
+
+/** Why a delivery was dropped, as stored in its `lastError` and logged. */
+const dropReasons = { notConfigured: 'site not configured', noUri: 'site has no backchannelLogoutUri' } as const;
+
 export interface OutboxWorkerOptions {
   outbox: Outbox;
   clock: Clock;
+  /**
+   * The site with this origin as the hub is configured now, or null when it is not configured;
+   * asked for each delivery when it is sent.
+   */
+  configuredSite: (origin: string) => BackchannelSite | null;
   /** Mints the logout token for a delivery (`typ: logout+jwt`, `aud` = its site, its `sid`, `sub`). */
   mint: (delivery: Delivery) => string | Promise<string>;
   /** Default: the global fetch. */
@@ -42,9 +67,10 @@ export interface OutboxWorkerOptions {
   onGiveUp?: (delivery: Delivery) => void;
   /**
    * Told the outcome of every attempt once the outbox recorded it: `delivered`, `retry` (failed,
-   * due again later) or `failed` (given up). For metrics; must not throw.
+   * due again later), `failed` (given up) or `dropped` (its site no longer takes it). For
+   * metrics; must not throw.
    */
-  onOutcome?: (result: 'delivered' | 'retry' | 'failed') => void;
+  onOutcome?: (result: 'delivered' | 'retry' | 'failed' | 'dropped') => void;
 }
 
 export interface OutboxWorker {
@@ -102,13 +128,14 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
  *
  * @example
  * const worker = createOutboxWorker({ outbox, clock, logger, workerId: `${os.hostname()}:${process.pid}`,
- *   mint: (d) => mintLogoutToken(signer, { aud: d.site, sid: d.sid, sub: d.sub }) });
+ *   mint: (d) => mintLogoutToken(signer, { aud: d.site, sid: d.sid, sub: d.sub }),
+ *   configuredSite: (origin) => config.sites.find((site) => site.origin === origin) ?? null });
  * worker.start();
  * await outbox.enqueue(deliveries);
  * worker.kick();
  */
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
-  const { outbox, clock, mint, logger, workerId, onGiveUp, onOutcome } = options;
+  const { outbox, clock, mint, logger, workerId, configuredSite, onGiveUp, onOutcome } = options;
   const fetchImpl = options.fetch ?? fetch;
   const pollIntervalMs = positiveInteger('pollIntervalMs', options.pollIntervalMs);
   const batch = positiveInteger('batch', options.batch, 500);
@@ -156,7 +183,37 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   }
 
-  async function deliver(delivery: Delivery): Promise<void> {
+  /**
+   * The delivery as it is to be sent now: at its site's current back-channel URI (recorded when
+   * it changed since the delivery was queued), or null when it was dropped or is no longer this
+   * worker's.
+   */
+  async function target(delivery: Delivery): Promise<Delivery | null> {
+    const site = configuredSite(delivery.site);
+    const uri = site?.backchannelLogoutUri ?? null;
+    if (uri === null) {
+      const why = site === null ? dropReasons.notConfigured : dropReasons.noUri;
+      if (!(await outbox.drop(delivery.id, workerId, nowSeconds(clock), why))) {
+        logger.warn({ delivery: delivery.id, site: delivery.site }, 'drop not recorded: the lease ended');
+        return null;
+      }
+      onOutcome?.('dropped');
+      logger.warn({ delivery: delivery.id, site: delivery.site, sid: delivery.sid, reason: delivery.reason, why }, 'back-channel logout dropped');
+      return null;
+    }
+    if (uri === delivery.uri) return delivery;
+    if (!(await outbox.retarget(delivery.id, workerId, uri))) {
+      logger.warn({ delivery: delivery.id, site: delivery.site }, 'lease ended before sending');
+      return null;
+    }
+    // The URIs stay out of the log, as out of `lastError`: the delivery row shows the new one.
+    logger.info({ delivery: delivery.id, site: delivery.site }, 'back-channel logout URI changed since it was queued');
+    return { ...delivery, uri };
+  }
+
+  async function deliver(claimed: Delivery): Promise<void> {
+    const delivery = await target(claimed);
+    if (delivery === null) return;
     const result = await post(delivery);
     const now = nowSeconds(clock);
     if (result.delivered) {

@@ -13,7 +13,7 @@ import { pageLimit } from './listing';
 
 /** The columns `toDelivery` reads, in the order both adapters select them. */
 export const deliveryColumns =
-  'id, site, uri, sid, sub, reason, status, attempts, created_at, next_attempt_at, last_error, delivered_at, failed_at';
+  'id, site, uri, sid, sub, reason, status, attempts, created_at, next_attempt_at, last_error, delivered_at, failed_at, dropped_at';
 
 /**
  * Leases due deliveries: one UPDATE whose sub-select picks them, so picking and leasing are one
@@ -40,11 +40,17 @@ export const outboxSql = {
   /** Parameters: now, error, id, worker. */
   giveUp: `UPDATE logout_outbox SET status = 'failed', failed_at = $1, last_error = $2, lease_owner = NULL
     WHERE id = $3 AND status = 'pending' AND lease_owner = $4`,
+  /** Parameters: now, reason, id, worker. */
+  drop: `UPDATE logout_outbox SET status = 'dropped', dropped_at = $1, last_error = $2, lease_owner = NULL
+    WHERE id = $3 AND status = 'pending' AND lease_owner = $4`,
+  /** Parameters: uri, id, worker. */
+  retarget: `UPDATE logout_outbox SET uri = $1 WHERE id = $2 AND status = 'pending' AND lease_owner = $3`,
   /** Parameters: now, id. */
-  retry: `UPDATE logout_outbox SET status = 'pending', next_attempt_at = $1, failed_at = NULL, lease_owner = NULL
-    WHERE id = $2 AND status = 'failed'`,
-  /** Parameters: older than. */
-  purgeDelivered: `DELETE FROM logout_outbox WHERE status = 'delivered' AND delivered_at < $1`,
+  retry: `UPDATE logout_outbox SET status = 'pending', next_attempt_at = $1, failed_at = NULL, dropped_at = NULL, lease_owner = NULL
+    WHERE id = $2 AND status IN ('failed', 'dropped')`,
+  /** Parameters: older than (delivered), older than (dropped): the same value twice. */
+  purgeDelivered: `DELETE FROM logout_outbox
+    WHERE (status = 'delivered' AND delivered_at < $1) OR (status = 'dropped' AND dropped_at < $2)`,
   stats: `SELECT count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'failed') AS failed,
     min(created_at) FILTER (WHERE status = 'pending') AS oldest_pending_at FROM logout_outbox`,
 } as const;
@@ -80,6 +86,7 @@ export interface DeliveryRow {
   last_error: string | null;
   delivered_at: number | string | null;
   failed_at: number | string | null;
+  dropped_at: number | string | null;
 }
 
 function optionalNumber(value: number | string | null): number | null {
@@ -101,6 +108,7 @@ export function toDelivery(row: DeliveryRow): Delivery {
     lastError: row.last_error,
     deliveredAt: optionalNumber(row.delivered_at),
     failedAt: optionalNumber(row.failed_at),
+    droppedAt: optionalNumber(row.dropped_at),
   };
 }
 

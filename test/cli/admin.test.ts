@@ -3,6 +3,7 @@
  * a SQLite file in a temp directory, with output captured.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/main';
@@ -13,6 +14,7 @@ import { createSessionRecord } from '../../src/core/sessions/session';
 import { silentLogger } from '../../src/log/logger';
 import type { SessionRecord, UserRecord } from '../../src/ports';
 import { openStores, type OpenedStores } from '../../src/stores/open';
+import { readMessage, startSmtpServer } from '../support/smtp';
 
 const policy = { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43200, touchIntervalSeconds: 60 };
 const shop = 'https://shop.example.com';
@@ -124,6 +126,35 @@ describe('tessera admin commands', () => {
     ]);
     expect(await tessera('sessions', 'revoke')).toBe(1);
     expect(errors.at(-1)).toMatch(/^tessera: ERR_BAD_REQUEST: /);
+  });
+
+  it('with admin.notifyOnRevoke on, tells the owner their sessions ended, as the admin UI and API do', async () => {
+    const smtp = await startSmtpServer();
+    try {
+      Object.assign(env, {
+        TESSERA_ADMIN_NOTIFY_REVOKE: 'true',
+        TESSERA_MAIL_TRANSPORT: 'smtp',
+        TESSERA_SMTP_HOST: '127.0.0.1',
+        TESSERA_SMTP_PORT: String(smtp.port),
+        TESSERA_SMTP_REQUIRE_TLS: 'false',
+      });
+      expect(await tessera('sessions', 'revoke', adaSessions[0]!.sid)).toBe(0);
+      expect(await tessera('sessions', 'revoke', '--user', 'bob@example.com')).toBe(0);
+      expect(smtp.messages.map((m) => m.to)).toEqual([['ada@example.com'], ['bob@example.com']]);
+      expect(readMessage(smtp.messages[0]!.raw).text).toContain('An administrator ended all of your Tessera sessions at ');
+
+      // The sessions end whatever the mail server does; the command says the person was not told.
+      const down = createServer();
+      await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+      env.TESSERA_SMTP_PORT = String((down.address() as AddressInfo).port);
+      await new Promise<void>((resolve) => down.close(() => resolve()));
+      expect(await tessera('sessions', 'revoke', '--user', 'ada@example.com')).toBe(1);
+      expect(output.at(-1)).toBe(`ended 1 session(s): ${adaSessions[1]!.sid}`);
+      expect(errors.at(-1)).toBe('tessera: ERR_MAIL_SEND_FAILED: the e-mail telling ada@example.com could not be sent: tell them another way');
+      expect(await s.sessions.listByUser(ada.id)).toEqual([]);
+    } finally {
+      await smtp.close();
+    }
   });
 
   it('purges expired sessions', async () => {

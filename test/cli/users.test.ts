@@ -1,8 +1,10 @@
 /**
  * The real `tessera users …` and `tessera keys …` commands against a SQLite file in a temp
- * directory, with standard input and output captured.
+ * directory, with standard input and output captured. The notices the commands mail go to the
+ * `.eml` files of the development transport in that directory, or to a real SMTP server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/main';
@@ -13,6 +15,7 @@ import { silentLogger } from '../../src/log/logger';
 import { openStores } from '../../src/stores/open';
 import { loadConfig } from '../../src/config/load';
 import { verifyPassword } from '../../src/users/password';
+import { readMessage, startSmtpServer, type SmtpTestServer } from '../support/smtp';
 
 describe('tessera users and keys', () => {
   let dir: string;
@@ -26,7 +29,7 @@ describe('tessera users and keys', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
-    env = { TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`, TESSERA_KEYS_DIR: join(dir, 'keys'), TESSERA_LOG_LEVEL: 'silent' };
+    env = { TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`, TESSERA_KEYS_DIR: join(dir, 'keys'), TESSERA_LOG_LEVEL: 'silent', TESSERA_MAIL_DIR: join(dir, 'mail') };
     output = [];
     errors = [];
     secret = 'a long enough password';
@@ -35,6 +38,17 @@ describe('tessera users and keys', () => {
 
   async function stores() {
     return openStores(loadConfig({ env }).config, systemClock, silentLogger());
+  }
+
+  /** The messages the development transport wrote, oldest first, as read from their `.eml` files. */
+  function mailFiles(): ReturnType<typeof readMessage>[] {
+    let names: string[];
+    try {
+      names = readdirSync(join(dir, 'mail'));
+    } catch {
+      return [];
+    }
+    return names.filter((n) => n.endsWith('.eml')).sort().map((n) => readMessage(readFileSync(join(dir, 'mail', n), 'utf8')));
   }
 
   it('adds an admin with a password read from standard input, and lists them', async () => {
@@ -131,6 +145,120 @@ describe('tessera users and keys', () => {
     expect(await s.users.totpState(user.id)).toBeNull();
     expect((await s.users.findById(user.id))!.totpEnabledAt).toBeNull();
     await s.close();
+    // The development transport: the notice is an .eml file, and the CLI says where notices go.
+    const [mail] = mailFiles();
+    expect(mail?.headers).toMatchObject({ to: 't@example.com', subject: 'Two-step sign-in was turned off for your Tessera account' });
+    expect(mail?.text).toContain('An administrator turned off two-step sign-in for your Tessera account at ');
+    expect(errors).toEqual([expect.stringMatching(/^tessera: warning: mail transport "file": messages are written to disk/)]);
+  });
+
+  describe('the notices to the account\'s owner, through the configured SMTP server', () => {
+    let smtp: SmtpTestServer;
+
+    /** Points the configuration at a port nothing listens on: a mail server that is down. */
+    async function mailServerDown(): Promise<void> {
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      env.TESSERA_SMTP_PORT = String(port);
+    }
+
+    beforeEach(async () => {
+      smtp = await startSmtpServer();
+      Object.assign(env, {
+        TESSERA_MAIL_TRANSPORT: 'smtp',
+        TESSERA_MAIL_FROM: 'login@example.com',
+        TESSERA_SMTP_HOST: '127.0.0.1',
+        TESSERA_SMTP_PORT: String(smtp.port),
+        TESSERA_SMTP_REQUIRE_TLS: 'false',
+      });
+    });
+    afterEach(() => smtp.close());
+
+    /** A user with two-step sign-in on and one live session. */
+    async function userWithSession(email: string) {
+      expect(await tessera('users', 'add', '--email', email)).toBe(0);
+      const s = await stores();
+      const user = (await s.users.findByEmail(email))!;
+      await s.users.setTotp(user.id, { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', recoveryCodeHashes: [] });
+      const { record } = createSessionRecord({ userId: user.id, ip: null, userAgent: null, now: Math.floor(Date.now() / 1000) }, { idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43200, touchIntervalSeconds: 60 });
+      await s.sessions.create(record);
+      await s.close();
+      return { user, sid: record.sid };
+    }
+
+    it('two-step-off tells the owner, as the admin UI and API do', async () => {
+      await userWithSession('Tess@Example.com');
+      expect(await tessera('users', 'two-step-off', '--email', 'tess@example.com')).toBe(0);
+      expect(smtp.messages.map((m) => [m.from, m.to])).toEqual([['login@example.com', ['Tess@example.com']]]);
+      const mail = readMessage(smtp.messages[0]!.raw);
+      expect(mail.headers.subject).toBe('Two-step sign-in was turned off for your Tessera account');
+      expect(mail.text).toContain('An administrator turned off two-step sign-in for your Tessera account at ');
+      expect(mail.text).toContain('If you did not ask for this, contact your administrator at once.');
+      expect(errors).toEqual([]);
+    });
+
+    it('two-step-off still turns two-step sign-in off when the mail cannot be sent, but says so and exits 1', async () => {
+      const { user } = await userWithSession('t@example.com');
+      await mailServerDown();
+      expect(await tessera('users', 'two-step-off', '--email', 't@example.com')).toBe(1);
+      expect(output.at(-1)).toBe('two-step sign-in is off for t@example.com');
+      expect(errors[0]).toMatch(/^tessera: warning: mail not sent \{"toDomain":"example\.com","reason":"ESOCKET"\}$/);
+      expect(errors.at(-1)).toBe('tessera: ERR_MAIL_SEND_FAILED: the e-mail telling t@example.com could not be sent: tell them another way');
+      const s = await stores();
+      expect(await s.users.totpState(user.id)).toBeNull();
+      expect((await s.audit.query({ type: 'user.updated' }, { limit: 5 })).items.map((e) => [e.actor, e.details])).toEqual([['cli', { change: 'two-step-reset' }]]);
+      await s.close();
+    });
+
+    it('passwd tells the owner that an administrator set or removed their password', async () => {
+      await userWithSession('p@example.com');
+      expect(await tessera('users', 'passwd', '--email', 'p@example.com')).toBe(0);
+      expect(await tessera('users', 'passwd', '--email', 'p@example.com', '--clear', '--keep-sessions')).toBe(0);
+      expect(smtp.messages.map((m) => m.to)).toEqual([['p@example.com'], ['p@example.com']]);
+      const [set, cleared] = smtp.messages.map((m) => readMessage(m.raw));
+      expect(set!.headers.subject).toBe('An administrator set a new password for your Tessera account');
+      expect(set!.text).toContain('An administrator set a new password for your Tessera account at ');
+      expect(set!.text).toContain('You were signed out everywhere.');
+      expect(cleared!.headers.subject).toBe('An administrator removed the password of your Tessera account');
+      expect(cleared!.text).toContain('You sign in with an e-mail link from now on.');
+      expect(cleared!.text).not.toContain('signed out');
+    });
+
+    it('passwd changes the password when the mail cannot be sent, then exits 1 saying so', async () => {
+      await userWithSession('p@example.com');
+      await mailServerDown();
+      expect(await tessera('users', 'passwd', '--email', 'p@example.com')).toBe(1);
+      expect(output.at(-1)).toBe('password set for p@example.com; ended 1 session(s)');
+      expect(errors.at(-1)).toBe('tessera: ERR_MAIL_SEND_FAILED: the e-mail telling p@example.com could not be sent: tell them another way');
+      const s = await stores();
+      expect(await verifyPassword((await s.users.findByEmail('p@example.com'))!.passwordHash!, 'a long enough password')).toBe(true);
+      await s.close();
+    });
+
+    it('disable tells the owner their sessions ended when admin.notifyOnRevoke is on, as the admin UI and API do', async () => {
+      await userWithSession('quiet@example.com');
+      expect(await tessera('users', 'disable', '--email', 'quiet@example.com')).toBe(0);
+      expect(smtp.messages).toEqual([]);
+
+      env.TESSERA_ADMIN_NOTIFY_REVOKE = 'true';
+      await userWithSession('told@example.com');
+      expect(await tessera('users', 'disable', '--email', 'told@example.com')).toBe(0);
+      expect(smtp.messages.map((m) => m.to)).toEqual([['told@example.com']]);
+      const mail = readMessage(smtp.messages[0]!.raw);
+      expect(mail.headers.subject).toBe('You were signed out of Tessera');
+      expect(mail.text).toContain('An administrator ended all of your Tessera sessions at ');
+    });
+
+    it('delete and enable mail nobody, as in the admin UI and API', async () => {
+      env.TESSERA_ADMIN_NOTIFY_REVOKE = 'true';
+      await userWithSession('gone@example.com');
+      await userWithSession('back@example.com');
+      expect(await tessera('users', 'delete', '--email', 'gone@example.com', '--yes')).toBe(0);
+      expect(await tessera('users', 'enable', '--email', 'back@example.com')).toBe(0);
+      expect(smtp.messages).toEqual([]);
+    });
   });
 
   it('disable and passwd revoke through the outbox: audit events by cli and back-channel deliveries for a running hub', async () => {
@@ -185,7 +313,7 @@ describe('tessera users and keys', () => {
     expect((await s.users.findByEmail('d@example.com'))!.passwordHash).toBeNull();
     await s.close();
     expect(await tessera('users', 'passwd', '--email', 'nobody@example.com')).toBe(1);
-    expect(errors[0]).toMatch(/^tessera: ERR_USER_NOT_FOUND: /);
+    expect(errors.at(-1)).toMatch(/^tessera: ERR_USER_NOT_FOUND: /);
   });
 
   it('audits every user and key change it makes, with actor cli', async () => {

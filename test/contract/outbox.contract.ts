@@ -63,6 +63,7 @@ export function describeOutboxContract(open: () => Promise<OutboxSubject>): void
           lastError: null,
           deliveredAt: null,
           failedAt: null,
+          droppedAt: null,
         },
         expect.objectContaining({ ...newDelivery(1), status: 'pending', createdAt: t0 + 5 }),
       ]);
@@ -170,8 +171,43 @@ export function describeOutboxContract(open: () => Promise<OutboxSubject>): void
         expect(await outbox.complete(id, 'worker-a', now())).toBe(false);
         expect(await outbox.fail(id, 'worker-a', now(), 'x', null)).toBe(false);
         expect(await outbox.retry(id, now())).toBe(false);
+        expect(await outbox.drop(id, 'worker-a', now(), 'site not configured')).toBe(false);
+        expect(await outbox.retarget(id, 'worker-a', 'https://site1.example/elsewhere')).toBe(false);
       }
       expect((await outbox.list({}, { limit: 10 })).items).toHaveLength(1);
+    });
+  });
+
+  describe('drop and retarget', () => {
+    it('drops a delivery for good, only for the worker holding it, keeping why', async () => {
+      const [a] = await enqueued(1);
+      await outbox.claim(now(), 10, 'worker-a', 30);
+      subject.clock.advance(4_000);
+      expect(await outbox.drop(a!.id, 'worker-b', now(), 'site not configured')).toBe(false);
+      expect(await outbox.drop(a!.id, 'worker-a', now(), 'site not configured')).toBe(true);
+      expect(await outbox.drop(a!.id, 'worker-a', now(), 'site not configured')).toBe(false);
+      expect(await outbox.complete(a!.id, 'worker-a', now())).toBe(false);
+      expect((await outbox.list({}, { limit: 10 })).items[0]).toMatchObject({
+        status: 'dropped',
+        droppedAt: t0 + 4,
+        lastError: 'site not configured',
+        attempts: 1,
+        deliveredAt: null,
+        failedAt: null,
+      });
+      subject.clock.advance(3_600_000);
+      expect(await outbox.claim(now(), 10, 'worker-a', 30)).toEqual([]);
+      expect(await outbox.stats()).toEqual({ pending: 0, failed: 0, oldestPendingAt: null });
+    });
+
+    it('changes where a held delivery goes, only for the worker holding it', async () => {
+      const [a] = await enqueued(1);
+      expect(await outbox.retarget(a!.id, 'worker-a', 'https://site1.example/new-logout')).toBe(false);
+      await outbox.claim(now(), 10, 'worker-a', 30);
+      expect(await outbox.retarget(a!.id, 'worker-b', 'https://site1.example/new-logout')).toBe(false);
+      expect(await outbox.retarget(a!.id, 'worker-a', 'https://site1.example/new-logout')).toBe(true);
+      expect(await outbox.complete(a!.id, 'worker-a', now())).toBe(true);
+      expect((await outbox.list({}, { limit: 10 })).items[0]).toMatchObject({ site: 'https://site1.example', uri: 'https://site1.example/new-logout', status: 'delivered' });
     });
   });
 
@@ -188,6 +224,16 @@ export function describeOutboxContract(open: () => Promise<OutboxSubject>): void
       const [retried] = await outbox.claim(now(), 1, 'worker-b', 30);
       expect(retried).toMatchObject({ id: a!.id, status: 'pending', attempts: 2, failedAt: null, lastError: 'HTTP 500' });
     });
+
+    it('puts a dropped delivery back too (its site was configured again)', async () => {
+      const [a] = await enqueued(1);
+      await outbox.claim(now(), 10, 'worker-a', 30);
+      await outbox.drop(a!.id, 'worker-a', now(), 'site not configured');
+      subject.clock.advance(60_000);
+      expect(await outbox.retry(a!.id, now())).toBe(true);
+      const [retried] = await outbox.claim(now(), 1, 'worker-b', 30);
+      expect(retried).toMatchObject({ id: a!.id, status: 'pending', attempts: 2, droppedAt: null, lastError: 'site not configured' });
+    });
   });
 
   describe('list', () => {
@@ -196,12 +242,16 @@ export function describeOutboxContract(open: () => Promise<OutboxSubject>): void
       await outbox.claim(now(), 2, 'worker-a', 30);
       await outbox.complete(all[0]!.id, 'worker-a', now());
       await outbox.fail(all[1]!.id, 'worker-a', now(), 'HTTP 500', null);
+      await outbox.claim(now(), 1, 'worker-a', 30);
+      await outbox.drop(all[2]!.id, 'worker-a', now(), 'site not configured');
 
       expect(sids((await outbox.list({ status: 'delivered' }, { limit: 10 })).items)).toEqual(['sid-1']);
       expect(sids((await outbox.list({ status: 'failed' }, { limit: 10 })).items)).toEqual(['sid-2']);
-      expect(sids((await outbox.list({ status: 'pending' }, { limit: 10 })).items)).toEqual(['sid-7', 'sid-6', 'sid-5', 'sid-4', 'sid-3']);
+      expect(sids((await outbox.list({ status: 'dropped' }, { limit: 10 })).items)).toEqual(['sid-3']);
+      expect(sids((await outbox.list({ status: 'pending' }, { limit: 10 })).items)).toEqual(['sid-7', 'sid-6', 'sid-5', 'sid-4']);
       expect(sids((await outbox.list({ site: 'https://site1.example' }, { limit: 10 })).items)).toEqual(['sid-7', 'sid-4', 'sid-1']);
       expect(sids((await outbox.list({ site: 'https://site1.example', status: 'pending' }, { limit: 10 })).items)).toEqual(['sid-7', 'sid-4']);
+      expect(sids((await outbox.list({ site: 'https://site0.example', status: 'dropped' }, { limit: 10 })).items)).toEqual(['sid-3']);
 
       const seen: string[] = [];
       let cursor: string | null = null;
@@ -242,6 +292,17 @@ export function describeOutboxContract(open: () => Promise<OutboxSubject>): void
       expect(await outbox.purgeDelivered(t0 + 100)).toBe(0);
       expect(await outbox.purgeDelivered(t0 + 101)).toBe(1);
       expect(sids((await outbox.list({}, { limit: 10 })).items)).toEqual(['sid-3', 'sid-2']);
+    });
+
+    it('purges dropped deliveries older than the limit with the delivered ones, never failed or pending ones', async () => {
+      const [a, b, c] = await enqueued(4);
+      await outbox.claim(now(), 3, 'worker-a', 30);
+      await outbox.drop(a!.id, 'worker-a', t0 + 100, 'site not configured');
+      await outbox.drop(b!.id, 'worker-a', t0 + 200, 'site has no backchannelLogoutUri');
+      await outbox.fail(c!.id, 'worker-a', t0 + 50, 'HTTP 400', null);
+      expect(await outbox.purgeDelivered(t0 + 100)).toBe(0);
+      expect(await outbox.purgeDelivered(t0 + 101)).toBe(1);
+      expect(sids((await outbox.list({}, { limit: 10 })).items)).toEqual(['sid-4', 'sid-3', 'sid-2']);
     });
   });
 

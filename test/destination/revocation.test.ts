@@ -98,6 +98,7 @@ describe('revocation reaches SDK sites', () => {
       timeoutMs: 2000,
       fetch: fetchWithCa,
       mint: (d) => mintLogout(hub.deps.keyring, { audience: d.site, sid: d.sid, sub: d.sub }, { clock, issuer: hub.deps.config.publicUrl }),
+      configuredSite: (origin) => hub.deps.config.sites.find((s) => s.origin === origin) ?? null,
     });
     started.start();
     return started;

@@ -1,4 +1,4 @@
-import { accountCreatedMessage, emailChangedMessage, emailChangeMessage, magicLinkMessage, newSignInMessage, passwordChangedMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../src/mail/templates';
+import { accountCreatedMessage, emailChangedMessage, emailChangeMessage, magicLinkMessage, newSignInMessage, passwordChangedMessage, passwordSetByAdminMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../src/mail/templates';
 
 const at = new Date(Date.UTC(2025, 2, 1, 14, 5, 9));
 
@@ -133,6 +133,25 @@ describe('twoStepResetByAdminMessage', () => {
     expect(message.subject).toBe('Two-step sign-in was turned off for your Tessera account');
     expect(message.text).toContain('An administrator turned off two-step sign-in for your Tessera account at 2025-03-01 14:05 UTC.');
     expect(message.html).toContain('If you did not ask for this, contact your administrator at once.');
+  });
+});
+
+describe('passwordSetByAdminMessage', () => {
+  it('says an administrator set a password, when, and whether every session ended', () => {
+    const message = passwordSetByAdminMessage({ to: 'ada@example.com', cleared: false, signedOut: true, at });
+    expect(message.to).toBe('ada@example.com');
+    expect(message.subject).toBe('An administrator set a new password for your Tessera account');
+    expect(message.text).toContain('An administrator set a new password for your Tessera account at 2025-03-01 14:05 UTC.\nYou were signed out everywhere.\n');
+    expect(message.html).toContain('<p>If you did not ask for this, contact your administrator at once.</p>');
+  });
+
+  it('says the password was removed, and escapes the product name in the HTML part', () => {
+    const message = passwordSetByAdminMessage({ to: 'ada@example.com', cleared: true, signedOut: false, at, product: '<b>Shop</b>' });
+    expect(message.subject).toBe('An administrator removed the password of your <b>Shop</b> account');
+    expect(message.text).toContain('You sign in with an e-mail link from now on.');
+    expect(message.text).not.toContain('signed out');
+    expect(message.html).toContain('&lt;b&gt;Shop&lt;/b&gt;');
+    expect(message.html).not.toContain('<b>');
   });
 });
 

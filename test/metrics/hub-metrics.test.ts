@@ -61,7 +61,7 @@ describe('HubMetrics', () => {
     for (const method of ['password', 'magic-link']) {
       for (const result of ['success', 'failure']) expect(sampleValue(samples, 'tessera_logins_total', { method, result })).toBe(0);
     }
-    for (const result of ['delivered', 'retry', 'failed']) expect(sampleValue(samples, 'tessera_outbox_deliveries_total', { result })).toBe(0);
+    for (const result of ['delivered', 'retry', 'failed', 'dropped']) expect(sampleValue(samples, 'tessera_outbox_deliveries_total', { result })).toBe(0);
   });
 
   it('reads the outbox once per scrape, and reports NaN (unknown), not 0, when it cannot', async () => {
@@ -194,6 +194,7 @@ describe('the outbox worker outcome hook', () => {
       logger: silentLogger(),
       workerId: 'test',
       mint: () => 'token',
+      configuredSite: (origin) => ({ backchannelLogoutUri: `${origin}/bcl` }),
       fetch: async (input) => new Response(null, { status: answers.get(String(input)) ?? 500 }),
       backoff: { maxRefusedAttempts: 1 },
       onOutcome: (result) => metrics.countDelivery(result),

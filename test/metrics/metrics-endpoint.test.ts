@@ -70,7 +70,9 @@ describe('GET /metrics on the public port', () => {
     });
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     const www = `http://localhost:${(site.address() as AddressInfo).port}`;
-    config = hubConfig(dir, { TESSERA_SITES: JSON.stringify([{ origin: SHOP }, { origin: www, backchannelLogoutUri: `${www}/bcl` }]) });
+    config = hubConfig(dir, {
+      TESSERA_SITES: JSON.stringify([{ origin: SHOP }, { origin: www, backchannelLogoutUri: `${www}/bcl` }, { origin: 'http://localhost:1', backchannelLogoutUri: 'http://localhost:1/bcl' }]),
+    });
     hub = await startHub(config, { logger: silentLogger() });
     stores = await openStores(config, systemClock, silentLogger());
     metricsToken = await adminToken(stores, 'metrics:read');
@@ -169,11 +171,13 @@ describe('GET /metrics on the public port', () => {
     await stores.outbox.enqueue([
       { site: 'http://localhost:1', uri: gone, sid: 'a'.repeat(22), sub: null, reason: 'admin' },
       { site: 'http://localhost:1', uri: gone, sid: 'b'.repeat(22), sub: null, reason: 'admin' },
+      // Queued for a site no longer in the configuration: dropped, and counted as such.
+      { site: 'https://removed.example.org', uri: gone, sid: 'c'.repeat(22), sub: null, reason: 'admin' },
     ]);
     let samples: Sample[] = [];
     await eventually(async () => {
       samples = await scrape();
-      return sampleValue(samples, 'tessera_outbox_deliveries_total', { result: 'retry' }) === 2;
+      return sampleValue(samples, 'tessera_outbox_deliveries_total', { result: 'retry' }) === 2 && sampleValue(samples, 'tessera_outbox_deliveries_total', { result: 'dropped' }) === 1;
     });
     expect(sampleValue(samples, 'tessera_outbox_pending')).toBe(2);
     expect(sampleValue(samples, 'tessera_outbox_failed')).toBe(0);

@@ -55,6 +55,7 @@ describe('agentFetch', () => {
       leaseSeconds: 5,
       fetch: agentFetch(new https.Agent({ ca: tls.cert })),
       mint: () => 'token',
+      configuredSite: () => ({ backchannelLogoutUri: `${server.url}/bcl` }),
     });
     await outbox.enqueue([{ site: server.url, uri: `${server.url}/bcl`, sid: 's', sub: null, reason: 'admin' }]);
     expect(await worker.runOnce()).toBe(1);

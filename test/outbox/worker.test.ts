@@ -6,7 +6,7 @@ import path from 'node:path';
 import { FrozenClock, nowSeconds } from '../../src/core/clock';
 import { createLogger, type Logger } from '../../src/log/logger';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/outbox/worker';
-import type { Delivery } from '../../src/ports';
+import type { Delivery, NewDelivery } from '../../src/ports';
 import { openDatabase } from '../../src/stores/sqlite/database';
 import { SqliteOutbox } from '../../src/stores/sqlite/outbox';
 import { contractStart, newDelivery } from '../contract/outbox.contract';
@@ -81,8 +81,29 @@ describe('outbox worker', () => {
     return down.port;
   }
 
+  /**
+   * The sites as the hub is configured now, by origin: their `backchannelLogoutUri` (null: none).
+   * A site missing here is not configured (any more).
+   */
+  let configured: Map<string, string | null>;
+
   function worker(overrides: Partial<OutboxWorkerOptions> = {}) {
-    return createOutboxWorker({ outbox, clock, mint, logger, workerId: 'hub-a', random: () => 0.5, ...overrides });
+    return createOutboxWorker({
+      outbox,
+      clock,
+      mint,
+      logger,
+      workerId: 'hub-a',
+      random: () => 0.5,
+      configuredSite: (origin) => (configured.has(origin) ? { backchannelLogoutUri: configured.get(origin)! } : null),
+      ...overrides,
+    });
+  }
+
+  /** Queues deliveries; a site not configured yet is configured with the URI it is queued with. */
+  async function enqueue(items: NewDelivery[]): Promise<void> {
+    for (const item of items) if (!configured.has(item.site)) configured.set(item.site, item.uri);
+    await outbox.enqueue(items);
   }
 
   async function stored(): Promise<Delivery[]> {
@@ -90,6 +111,7 @@ describe('outbox worker', () => {
   }
 
   beforeEach(() => {
+    configured = new Map();
     clock = new FrozenClock(contractStart);
     const db = openDatabase(':memory:');
     outbox = new SqliteOutbox(db, { clock });
@@ -107,7 +129,7 @@ describe('outbox worker', () => {
     const [shop, blog] = [await site(), await site()];
     const minted: Delivery[] = [];
     const run = worker({ mint: (d) => (minted.push(d), mint(d)) });
-    await outbox.enqueue([newDelivery(2, { uri: shop.uri }), newDelivery(3, { uri: blog.uri })]);
+    await enqueue([newDelivery(2, { uri: shop.uri }), newDelivery(3, { uri: blog.uri })]);
 
     expect(await run.runOnce()).toBe(2);
     for (const [received, sid] of [[shop, 'sid-2'], [blog, 'sid-3']] as const) {
@@ -131,14 +153,14 @@ describe('outbox worker', () => {
   it('takes 204 as delivered too', async () => {
     const shop = await site();
     shop.answer = (res) => res.writeHead(204).end();
-    await outbox.enqueue([newDelivery(1, { uri: shop.uri })]);
+    await enqueue([newDelivery(1, { uri: shop.uri })]);
     await worker().runOnce();
     expect((await stored())[0]?.status).toBe('delivered');
   });
 
   it('delivers to a site that was down once it is back, after the backoff', async () => {
     const port = await closedPort();
-    await outbox.enqueue([newDelivery(1, { uri: `http://127.0.0.1:${port}/backchannel-logout` })]);
+    await enqueue([newDelivery(1, { uri: `http://127.0.0.1:${port}/backchannel-logout` })]);
     const run = worker();
 
     expect(await run.runOnce()).toBe(1);
@@ -159,7 +181,7 @@ describe('outbox worker', () => {
     shop.answer = (res) => res.writeHead(503).end();
     const givenUp: Delivery[] = [];
     const run = worker({ backoff: { maxAttempts: 3 }, onGiveUp: (d) => givenUp.push(d) });
-    await outbox.enqueue([newDelivery(1, { uri: shop.uri, reason: 'admin' })]);
+    await enqueue([newDelivery(1, { uri: shop.uri, reason: 'admin' })]);
 
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       expect(await run.runOnce()).toBe(1);
@@ -181,7 +203,7 @@ describe('outbox worker', () => {
     const busy = await site();
     busy.answer = (res) => res.writeHead(429).end();
     const run = worker();
-    await outbox.enqueue([newDelivery(1, { uri: refusing.uri }), newDelivery(2, { uri: busy.uri })]);
+    await enqueue([newDelivery(1, { uri: refusing.uri }), newDelivery(2, { uri: busy.uri })]);
 
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       await run.runOnce();
@@ -197,7 +219,7 @@ describe('outbox worker', () => {
     const elsewhere = await site();
     const shop = await site();
     shop.answer = (res) => res.writeHead(307, { location: elsewhere.uri }).end();
-    await outbox.enqueue([newDelivery(1, { uri: shop.uri })]);
+    await enqueue([newDelivery(1, { uri: shop.uri })]);
     await worker().runOnce();
     expect(elsewhere.requests).toHaveLength(0);
     expect((await stored())[0]).toMatchObject({ status: 'pending', lastError: 'HTTP 307' });
@@ -206,14 +228,14 @@ describe('outbox worker', () => {
   it('stops waiting for a site after timeoutMs', async () => {
     const stuck = await site();
     stuck.answer = () => undefined;
-    await outbox.enqueue([newDelivery(1, { uri: stuck.uri })]);
+    await enqueue([newDelivery(1, { uri: stuck.uri })]);
     await worker({ timeoutMs: 200 }).runOnce();
     expect((await stored())[0]).toMatchObject({ status: 'pending', attempts: 1, lastError: 'timeout after 200 ms' });
   });
 
   it('retries when no token can be minted', async () => {
     const shop = await site();
-    await outbox.enqueue([newDelivery(1, { uri: shop.uri })]);
+    await enqueue([newDelivery(1, { uri: shop.uri })]);
     await worker({
       mint: () => {
         throw new Error('no active signing key');
@@ -231,7 +253,7 @@ describe('outbox worker', () => {
       const uri = `http://127.0.0.1:${port}/backchannel-logout`;
       const before = openDatabase(file);
       outbox = new SqliteOutbox(before, { clock });
-      await outbox.enqueue([newDelivery(1, { uri }), newDelivery(2, { uri })]);
+      await enqueue([newDelivery(1, { uri }), newDelivery(2, { uri })]);
       // The first hub tries one delivery while the site is down, and dies holding the other.
       await worker({ batch: 1 }).runOnce();
       await outbox.claim(nowSeconds(clock), 1, 'hub-a', 30);
@@ -262,7 +284,7 @@ describe('outbox worker', () => {
     const run = worker({ pollIntervalMs: 60_000 });
     run.start();
     const arrived = shop.nextRequest();
-    await outbox.enqueue([newDelivery(1, { uri: shop.uri })]);
+    await enqueue([newDelivery(1, { uri: shop.uri })]);
     run.kick();
     await arrived;
 
@@ -275,6 +297,93 @@ describe('outbox worker', () => {
     release();
     await stopping;
     expect((await stored())[0]).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  describe('the site as configured when the delivery is sent', () => {
+    it('POSTs to the site\'s current back-channel URI when it changed since the delivery was queued, and records it', async () => {
+      const [before, after] = [await site(), await site()];
+      await enqueue([newDelivery(1, { uri: before.uri })]);
+      configured.set('https://site1.example', after.uri);
+      const run = worker();
+
+      expect(await run.runOnce()).toBe(1);
+      expect(before.requests).toEqual([]);
+      expect(after.requests.map((r) => r.body)).toEqual(['logout_token=token-for-sid-1-1']);
+      expect((await stored())[0]).toMatchObject({ site: 'https://site1.example', uri: after.uri, status: 'delivered', attempts: 1, deliveredAt: t0 });
+      expect(logLines.filter((line) => line.msg === 'back-channel logout URI changed since it was queued')).toEqual([
+        expect.objectContaining({ level: 30, site: 'https://site1.example' }),
+      ]);
+      expect(JSON.stringify(logLines)).not.toContain(String(after.port));
+    });
+
+    it('retries at the current URI: a failure at the old one is not repeated there', async () => {
+      const [before, after] = [await site(), await site()];
+      before.answer = (res) => res.writeHead(503).end();
+      await enqueue([newDelivery(1, { uri: before.uri })]);
+      const run = worker();
+      await run.runOnce();
+      expect(before.requests).toHaveLength(1);
+
+      configured.set('https://site1.example', after.uri);
+      clock.advance(2_000);
+      expect(await run.runOnce()).toBe(1);
+      expect(before.requests).toHaveLength(1);
+      expect(after.requests.map((r) => r.body)).toEqual(['logout_token=token-for-sid-1-2']);
+      expect((await stored())[0]).toMatchObject({ uri: after.uri, status: 'delivered', attempts: 2, lastError: 'HTTP 503' });
+    });
+
+    it('drops, without minting or sending, a delivery to a site removed from the configuration', async () => {
+      const removed = await site();
+      const kept = await site();
+      const outcomes: string[] = [];
+      const minted: string[] = [];
+      await enqueue([newDelivery(1, { uri: removed.uri, reason: 'admin' }), newDelivery(2, { uri: kept.uri })]);
+      configured.delete('https://site1.example');
+      const run = worker({ onOutcome: (result) => outcomes.push(result), mint: (d) => (minted.push(d.sid), mint(d)) });
+
+      expect(await run.runOnce()).toBe(2);
+      expect(removed.requests).toEqual([]);
+      expect(kept.requests).toHaveLength(1);
+      expect(minted).toEqual(['sid-2']);
+      expect(outcomes.sort()).toEqual(['delivered', 'dropped']);
+      const [dropped, delivered] = await stored();
+      expect(dropped).toMatchObject({ site: 'https://site1.example', uri: removed.uri, status: 'dropped', attempts: 1, droppedAt: t0, lastError: 'site not configured', deliveredAt: null, failedAt: null });
+      expect(delivered).toMatchObject({ status: 'delivered' });
+      expect(logLines.filter((line) => line.msg === 'back-channel logout dropped')).toEqual([
+        expect.objectContaining({ level: 40, site: 'https://site1.example', sid: 'sid-1', reason: 'admin', why: 'site not configured' }),
+      ]);
+
+      // Dropped is final: never claimed again, however long the worker runs.
+      clock.advance(86_400_000);
+      expect(await run.runOnce()).toBe(0);
+      expect(removed.requests).toEqual([]);
+      expect(await outbox.stats()).toEqual({ pending: 0, failed: 0, oldestPendingAt: null });
+    });
+
+    it('drops a delivery to a site that no longer has a back-channel URI', async () => {
+      const shop = await site();
+      await enqueue([newDelivery(1, { uri: shop.uri })]);
+      configured.set('https://site1.example', null);
+      expect(await worker().runOnce()).toBe(1);
+      expect(shop.requests).toEqual([]);
+      expect((await stored())[0]).toMatchObject({ status: 'dropped', droppedAt: t0, lastError: 'site has no backchannelLogoutUri' });
+    });
+
+    it('delivers a dropped delivery an admin retried once the site is configured again', async () => {
+      const shop = await site();
+      await enqueue([newDelivery(1, { uri: shop.uri })]);
+      configured.delete('https://site1.example');
+      const run = worker();
+      await run.runOnce();
+      const [dropped] = await stored();
+
+      configured.set('https://site1.example', shop.uri);
+      clock.advance(60_000);
+      expect(await outbox.retry(dropped!.id, nowSeconds(clock))).toBe(true);
+      expect(await run.runOnce()).toBe(1);
+      expect(shop.requests.map((r) => r.body)).toEqual(['logout_token=token-for-sid-1-2']);
+      expect((await stored())[0]).toMatchObject({ status: 'delivered', attempts: 2, droppedAt: null, deliveredAt: t0 + 60 });
+    });
   });
 
   it('refuses options that cannot work', () => {

@@ -1,10 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { FrozenClock } from '../../src/core/clock';
-import { createPool } from '../../src/stores/postgres/database';
+import { applyMigrations, createPool } from '../../src/stores/postgres/database';
 import { PostgresOutbox } from '../../src/stores/postgres/outbox';
 import { contractStart, describeOutboxContract, newDelivery } from '../contract/outbox.contract';
 import { databaseUrl, describeWithPostgres } from '../support/services';
+
+/** Version 1 of the outbox schema, as released: what an existing database holds before migrating. */
+const firstSchema = `CREATE TABLE logout_outbox (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    site text NOT NULL,
+    uri text NOT NULL,
+    sid text NOT NULL,
+    sub text,
+    reason text NOT NULL,
+    status text NOT NULL DEFAULT 'pending',
+    attempts integer NOT NULL DEFAULT 0,
+    created_at bigint NOT NULL,
+    next_attempt_at bigint NOT NULL,
+    lease_owner text,
+    last_error text,
+    delivered_at bigint,
+    failed_at bigint,
+    CONSTRAINT logout_outbox_pkey PRIMARY KEY (id),
+    CONSTRAINT logout_outbox_status CHECK (status IN ('pending', 'delivered', 'failed'))
+  );
+  CREATE INDEX logout_outbox_due ON logout_outbox (status, next_attempt_at);
+  CREATE INDEX logout_outbox_site ON logout_outbox (site, id);`;
 
 describeWithPostgres('PostgreSQL outbox', () => {
   /** Creates and drops the random schemas this file uses, so parallel runs never collide. */
@@ -57,6 +79,29 @@ describeWithPostgres('PostgreSQL outbox', () => {
     const rest = await instances[1]!.claim(t0, 60, 'hub-late', 30);
     expect(ids.length + rest.length).toBe(60);
     await Promise.all(pools.map((pool) => pool.end()));
+  });
+
+  it('migrates a database of the first outbox schema: rows and the id sequence kept, dropped allowed', async () => {
+    const pool = await freshPool();
+    // The schema as the first release created it (version 1).
+    await applyMigrations(pool, 'outbox', [firstSchema]);
+    await pool.query(
+      `INSERT INTO logout_outbox (site, uri, sid, sub, reason, status, attempts, created_at, next_attempt_at, last_error, failed_at)
+       VALUES ('https://a.example', 'https://a.example/bcl', 'sid-1', 'user-1', 'admin', 'failed', 8, $1, $1, 'HTTP 503', $2),
+              ('https://b.example', 'https://b.example/bcl', 'sid-2', NULL, 'logout', 'pending', 0, $1, $1, NULL, NULL)`,
+      [t0, t0 + 9],
+    );
+    const outbox = await PostgresOutbox.open(pool, { clock: new FrozenClock(contractStart) });
+    expect((await outbox.list({}, { limit: 10 })).items.map((d) => [d.id, d.sid, d.status, d.attempts, d.failedAt, d.droppedAt])).toEqual([
+      ['2', 'sid-2', 'pending', 0, null, null],
+      ['1', 'sid-1', 'failed', 8, t0 + 9, null],
+    ]);
+    const [claimed] = await outbox.claim(t0, 1, 'hub-1', 30);
+    expect(await outbox.drop(claimed!.id, 'hub-1', t0, 'site not configured')).toBe(true);
+    expect((await outbox.list({ status: 'dropped' }, { limit: 10 })).items.map((d) => d.sid)).toEqual(['sid-2']);
+    const { rows } = await pool.query<{ version: number }>("SELECT version FROM schema_migrations WHERE component = 'outbox' ORDER BY version");
+    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    await pool.end();
   });
 
   it('rejects every call with ERR_STORE_UNAVAILABLE once the connection is gone', async () => {

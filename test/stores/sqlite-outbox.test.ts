@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FrozenClock, nowSeconds } from '../../src/core/clock';
-import { openDatabase } from '../../src/stores/sqlite/database';
+import { applyMigrations, openDatabase } from '../../src/stores/sqlite/database';
 import { SqliteOutbox } from '../../src/stores/sqlite/outbox';
 import { contractStart, describeOutboxContract, newDelivery } from '../contract/outbox.contract';
 
@@ -21,6 +21,26 @@ describe('SqliteOutbox contract', () => {
     };
   });
 });
+
+/** Version 1 of the outbox schema, as released: what an existing file holds before migrating. */
+const firstSchema = `CREATE TABLE logout_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    sub TEXT,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    last_error TEXT,
+    delivered_at INTEGER,
+    failed_at INTEGER
+  ) STRICT;
+  CREATE INDEX logout_outbox_due ON logout_outbox (status, next_attempt_at);
+  CREATE INDEX logout_outbox_site ON logout_outbox (site, id);`;
 
 describe('SqliteOutbox', () => {
   let dir: string;
@@ -52,8 +72,34 @@ describe('SqliteOutbox', () => {
       ['sid-1', 'pending', 1, t0 + 2, 'HTTP 503'],
     ]);
     expect((await after.claim(t0 + 2, 10, 'hub-2', 30)).map((d) => d.sid)).toEqual(['sid-1', 'sid-2']);
-    expect(second.prepare("SELECT version FROM schema_migrations WHERE component = 'outbox'").all()).toEqual([{ version: 1 }]);
+    expect(second.prepare("SELECT version FROM schema_migrations WHERE component = 'outbox'").all()).toEqual([{ version: 1 }, { version: 2 }]);
     second.close();
+  });
+
+  it('migrates a file of the first outbox schema: rows, statuses and the id sequence kept; dropped allowed', async () => {
+    const db = openDatabase(file);
+    // The schema as the first release created it (version 1), with a delivered row purged.
+    applyMigrations(db, 'outbox', [firstSchema]);
+    const insert = db.prepare('INSERT INTO logout_outbox (site, uri, sid, sub, reason, status, attempts, created_at, next_attempt_at, last_error, delivered_at, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run('https://a.example', 'https://a.example/bcl', 'sid-1', 'user-1', 'admin', 'failed', 8, t0, t0, 'HTTP 503', null, t0 + 9);
+    insert.run('https://b.example', 'https://b.example/bcl', 'sid-2', null, 'logout', 'pending', 0, t0, t0, null, null, null);
+    insert.run('https://c.example', 'https://c.example/bcl', 'sid-3', null, 'logout', 'delivered', 1, t0, t0, null, t0, null);
+    db.prepare("DELETE FROM logout_outbox WHERE sid = 'sid-3'").run();
+
+    const outbox = new SqliteOutbox(db, { clock });
+    expect((await outbox.list({}, { limit: 10 })).items.map((d) => [d.id, d.sid, d.status, d.attempts, d.lastError, d.failedAt, d.droppedAt])).toEqual([
+      ['2', 'sid-2', 'pending', 0, null, null, null],
+      ['1', 'sid-1', 'failed', 8, 'HTTP 503', t0 + 9, null],
+    ]);
+    const [claimed] = await outbox.claim(t0, 1, 'hub-1', 30);
+    expect(await outbox.drop(claimed!.id, 'hub-1', t0, 'site not configured')).toBe(true);
+    await outbox.enqueue([newDelivery(4)]);
+    expect((await outbox.list({}, { limit: 1 })).items[0]).toMatchObject({ id: '4', sid: 'sid-4' });
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'logout_outbox' AND type = 'index' ORDER BY name").all()).toEqual([
+      { name: 'logout_outbox_due' },
+      { name: 'logout_outbox_site' },
+    ]);
+    db.close();
   });
 
   it('never reuses an id after purging, so an old id names nothing', async () => {

@@ -1,6 +1,6 @@
 /**
  * `tessera outbox list | retry`: the back-channel logout deliveries. A running hub's worker
- * delivers them; an operator sees what is pending or given up and puts failed ones back.
+ * delivers them; an operator sees what is pending, given up or dropped and puts those back.
  */
 import type { Command } from 'commander';
 import { nowSeconds, systemClock } from '../../core/clock';
@@ -9,7 +9,7 @@ import type { DeliveryFilter, DeliveryStatus } from '../../ports';
 import { formatTable, formatTime, withStores } from '../context';
 import type { CliIo } from '../io';
 
-const statuses: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
+const statuses: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed', 'dropped'];
 
 export function registerOutboxCommands(program: Command, io: CliIo): void {
   const outbox = program.command('outbox').description('back-channel logout deliveries');
@@ -36,10 +36,10 @@ export function registerOutboxCommands(program: Command, io: CliIo): void {
 
   outbox
     .command('retry <id>')
-    .description('put a failed delivery back in the queue, due now')
+    .description('put a failed or dropped delivery back in the queue, due now')
     .action(async (id: string) => {
       await withStores(program, io, async (stores) => {
-        if (!(await stores.outbox.retry(id, nowSeconds(systemClock)))) throw new TesseraError('ERR_NOT_FOUND', `no failed delivery ${id}`);
+        if (!(await stores.outbox.retry(id, nowSeconds(systemClock)))) throw new TesseraError('ERR_NOT_FOUND', `no failed or dropped delivery ${id}`);
         await stores.audit.append({ type: 'admin.action', actor: 'cli', details: { action: 'outbox.retry', target: id } });
       });
       io.out(`queued delivery ${id} again`);

@@ -2,14 +2,18 @@
  * `tessera sessions list | show | revoke | purge`: live sessions in the configured store.
  * Revocation goes through the hub's one revocation operation (actor `cli`): the session ends at
  * once, and every site that held it gets a back-channel logout from a running hub's outbox worker.
+ * With `admin.notifyOnRevoke` the person is e-mailed, as when an admin revokes in the UI or API
+ * (a failed mail: exit 1, `ERR_MAIL_SEND_FAILED`, the sessions ended all the same).
  */
 import type { Command } from 'commander';
+import { systemClock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { isSessionId } from '../../core/sessions/session';
 import { revokeSession, revokeUserSessions } from '../../hub/revocation/revoke';
+import { sessionsEndedByAdminMessage } from '../../mail/templates';
 import type { SessionFilter, SessionRecord } from '../../ports';
 import type { OpenedStores } from '../../stores/open';
-import { formatTable, formatTime, revocationDeps, withStores } from '../context';
+import { cliMailer, formatTable, formatTime, requireSent, revocationDeps, tellOwner, withStores, type OwnerNotice } from '../context';
 import type { CliIo } from '../io';
 import { findUser } from './users';
 
@@ -91,14 +95,26 @@ export function registerSessionsCommands(program: Command, io: CliIo): void {
     .option('--user <email>', 'end every session of this user')
     .action(async (sid: string | undefined, opts: { user?: string }) => {
       if ((sid === undefined) === (opts.user === undefined)) throw new TesseraError('ERR_BAD_REQUEST', 'give either a session id or --user <email>');
-      const ended = await withStores(program, io, async (stores, config) => {
+      const { ended, notice } = await withStores(program, io, async (stores, config) => {
+        const mailer = config.admin.notifyOnRevoke ? cliMailer(config, io) : null;
         const deps = revocationDeps(stores, config);
-        if (opts.user !== undefined) return revokeUserSessions(deps, (await findUser(stores, opts.user)).id, 'admin', 'cli');
+        /** The owner of the ended sessions told, as `notifySessionsEnded` does for the admin UI and API. */
+        const tell = async (userId: string | null): Promise<OwnerNotice | null> => {
+          if (mailer === null || userId === null) return null;
+          const user = await stores.users.findById(userId);
+          return user === null ? null : tellOwner(mailer, sessionsEndedByAdminMessage({ to: user.email, at: new Date(systemClock.now()) }));
+        };
+        if (opts.user !== undefined) {
+          const user = await findUser(stores, opts.user);
+          const all = await revokeUserSessions(deps, user.id, 'admin', 'cli');
+          return { ended: all, notice: await tell(user.id) };
+        }
         const one = await revokeSession(deps, checkedSid(sid!), 'admin', 'cli');
         if (one === null) throw new TesseraError('ERR_NOT_FOUND', `no live session ${sid}`);
-        return [one];
+        return { ended: [one], notice: await tell(one.userId) };
       });
       io.out(`ended ${ended.length} session(s)${ended.length > 0 ? `: ${ended.map((s) => s.sid).join(' ')}` : ''}`);
+      requireSent(notice);
     });
 
   sessions

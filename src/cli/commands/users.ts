@@ -2,17 +2,25 @@
  * `tessera users add | list | passwd | disable | enable | delete | two-step-off`: user
  * administration on the configured user database. Disabling or deleting a user also ends every
  * session of theirs at once. Every change is audited with actor `cli`.
+ *
+ * The owner of the account is told by e-mail, through the hub's configured mailer, of what the
+ * admin UI and API would tell them: two-step sign-in turned off (always), their sessions ended
+ * by `disable` (with `admin.notifyOnRevoke`); and of a password set or removed by `passwd`
+ * (always: the account page mails the same change). When that mail cannot be sent the change
+ * stays made and the command exits 1 with `ERR_MAIL_SEND_FAILED` (src/cli/context.ts).
  */
 import type { Command } from 'commander';
+import { systemClock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { parseDisplayName } from '../../core/users/display-name';
 import { parseEmailAddress } from '../../core/users/email-address';
+import { passwordSetByAdminMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../mail/templates';
 import { hashPassword } from '../../users/password';
 import type { UserRecord } from '../../ports';
 import { deleteUser } from '../../hub/revocation/delete-user';
 import { revokeUserSessions } from '../../hub/revocation/revoke';
 import type { OpenedStores } from '../../stores/open';
-import { formatTable, formatTime, revocationDeps, withStores } from '../context';
+import { cliMailer, formatTable, formatTime, requireSent, revocationDeps, tellOwner, withStores } from '../context';
 import type { CliIo } from '../io';
 
 /** The user with this e-mail address, or `ERR_USER_NOT_FOUND`. */
@@ -83,14 +91,18 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     .option('--keep-sessions', 'do not end the user\'s sessions (by default a credential change ends them all)')
     .action(async (opts: { email: string; clear?: boolean; keepSessions?: boolean }) => {
       const hash = opts.clear ? null : await newPassword(io);
-      const ended = await withStores(program, io, async (stores, config) => {
+      const { ended, notice } = await withStores(program, io, async (stores, config) => {
         const user = await findUser(stores, opts.email);
+        const mailer = cliMailer(config, io);
         await stores.users.setPasswordHash(user.id, hash);
         await stores.audit.append({ type: 'user.updated', actor: 'cli', userId: user.id, details: { change: hash === null ? 'password-cleared' : 'password-set' } });
         // ASVS V7: after a credential change, sessions opened with the old one end.
-        return opts.keepSessions ? 0 : (await revokeUserSessions(revocationDeps(stores, config), user.id, 'password-changed', 'cli')).length;
+        const count = opts.keepSessions ? 0 : (await revokeUserSessions(revocationDeps(stores, config), user.id, 'password-changed', 'cli')).length;
+        const message = passwordSetByAdminMessage({ to: user.email, cleared: hash === null, signedOut: !opts.keepSessions, at: new Date(systemClock.now()) });
+        return { ended: count, notice: await tellOwner(mailer, message) };
       });
       io.out(`${opts.clear ? 'password removed' : 'password set'} for ${opts.email}; ended ${ended} session(s)`);
+      requireSent(notice);
     });
 
   users
@@ -98,13 +110,16 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     .description('disable a user and end all of their sessions')
     .requiredOption('--email <email>', 'the user')
     .action(async (opts: { email: string }) => {
-      const ended = await withStores(program, io, async (stores, config) => {
+      const { ended, notice } = await withStores(program, io, async (stores, config) => {
         const user = await findUser(stores, opts.email);
+        const mailer = config.admin.notifyOnRevoke ? cliMailer(config, io) : null;
         await stores.users.setDisabled(user.id, true);
         await stores.audit.append({ type: 'user.disabled', actor: 'cli', userId: user.id });
-        return (await revokeUserSessions(revocationDeps(stores, config), user.id, 'user-disabled', 'cli')).length;
+        const count = (await revokeUserSessions(revocationDeps(stores, config), user.id, 'user-disabled', 'cli')).length;
+        return { ended: count, notice: mailer === null ? null : await tellOwner(mailer, sessionsEndedByAdminMessage({ to: user.email, at: new Date(systemClock.now()) })) };
       });
       io.out(`disabled ${opts.email}; ended ${ended} session(s)`);
+      requireSent(notice);
     });
 
   users
@@ -126,12 +141,15 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     .description("turn a user's two-step sign-in off (lost phone and recovery codes)")
     .requiredOption('--email <email>', 'the user')
     .action(async (opts: { email: string }) => {
-      await withStores(program, io, async (stores) => {
+      const notice = await withStores(program, io, async (stores, config) => {
         const user = await findUser(stores, opts.email);
+        const mailer = cliMailer(config, io);
         await stores.users.setTotp(user.id, null);
         await stores.audit.append({ type: 'user.updated', actor: 'cli', userId: user.id, details: { change: 'two-step-reset' } });
+        return tellOwner(mailer, twoStepResetByAdminMessage({ to: user.email, at: new Date(systemClock.now()) }));
       });
       io.out(`two-step sign-in is off for ${opts.email}`);
+      requireSent(notice);
     });
 
   users

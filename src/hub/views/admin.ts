@@ -165,13 +165,13 @@ export function adminKeysView(m: { keys: KeyInfo[]; csrf: string; info: string |
 <p class="muted">The new key is published as next and signs once JWKS caches have refreshed; the current key is retired then.</p>`;
 }
 
-/** `/admin/outbox`: queue totals and one page of deliveries of a status; failed ones can be retried. */
+/** `/admin/outbox`: queue totals and one page of deliveries of a status; failed and dropped ones can be retried. */
 export function adminOutboxView(m: { deliveries: Delivery[]; stats: OutboxStats; status: string; next: string | null; csrf: string; info: string | null }): SafeHtml {
   return html`${nav()}${notice('info', m.info)}
 <p>Pending: <strong>${m.stats.pending}</strong> · Failed: <strong>${m.stats.failed}</strong> · Oldest pending: ${when(m.stats.oldestPendingAt)}</p>
 <form method="get" action="/admin/outbox" class="card" aria-label="Filter deliveries">
 <label for="f-status">Status</label>
-<select id="f-status" name="status">${['pending', 'failed', 'delivered'].map((s) => html`<option value="${s}"${s === m.status ? html` selected` : ''}>${s}</option>`)}</select>
+<select id="f-status" name="status">${['pending', 'failed', 'delivered', 'dropped'].map((s) => html`<option value="${s}"${s === m.status ? html` selected` : ''}>${s}</option>`)}</select>
 <button type="submit">Show</button>
 </form>
 <table aria-label="Back-channel logout deliveries">
@@ -179,7 +179,7 @@ export function adminOutboxView(m: { deliveries: Delivery[]; stats: OutboxStats;
 <tbody>
 ${m.deliveries.map(
   (d) => html`<tr data-delivery="${d.id}"><td>${d.id}</td><td>${d.site}</td><td>${d.sid}</td><td>${d.reason}</td><td>${d.attempts}</td><td>${d.status === 'pending' ? when(d.nextAttemptAt) : '-'}</td><td>${d.lastError ?? '-'}</td>
-<td>${d.status === 'failed' ? actionForm(`/admin/outbox/${d.id}/retry`, m.csrf, 'Retry', 'secondary', `Retry delivery ${d.id}`) : ''}</td></tr>`,
+<td>${d.status === 'failed' || d.status === 'dropped' ? actionForm(`/admin/outbox/${d.id}/retry`, m.csrf, 'Retry', 'secondary', `Retry delivery ${d.id}`) : ''}</td></tr>`,
 )}
 </tbody>
 </table>

@@ -4,8 +4,9 @@
  *
  * Schema (component `outbox`): `logout_outbox`, one row per delivery, keyed by an identity
  * column (never reused, so an old id or cursor never names a newer delivery); `lease_owner` is
- * the worker holding a pending delivery; times are Unix seconds in `bigint`. Statements are
- * shared with the SQLite adapter (src/stores/outbox-shared.ts). `claim` picks due rows with
+ * the worker holding a pending delivery; times are Unix seconds in `bigint`; version 2 added the
+ * status `dropped` and `dropped_at`. Statements are shared with the SQLite adapter
+ * (src/stores/outbox-shared.ts). `claim` picks due rows with
  * `FOR UPDATE SKIP LOCKED`: instances claiming at once each lock different rows instead of
  * waiting for one another, and a row whose lease another instance just took is re-checked
  * against its new `next_attempt_at` and left out.
@@ -38,6 +39,10 @@ const migrations = [
   );
   CREATE INDEX logout_outbox_due ON logout_outbox (status, next_attempt_at);
   CREATE INDEX logout_outbox_site ON logout_outbox (site, id);`,
+  // Version 2: status `dropped` and `dropped_at`.
+  `ALTER TABLE logout_outbox ADD COLUMN dropped_at bigint;
+  ALTER TABLE logout_outbox DROP CONSTRAINT logout_outbox_status;
+  ALTER TABLE logout_outbox ADD CONSTRAINT logout_outbox_status CHECK (status IN ('pending', 'delivered', 'failed', 'dropped'));`,
 ] as const;
 
 /** All items in one statement (so all or none), in the order given. */
@@ -111,6 +116,14 @@ export class PostgresOutbox implements Outbox {
       : this.change(id, outboxSql.reschedule, [nextAttemptAt, clipError(error), id, workerId]);
   }
 
+  drop(id: string, workerId: string, now: number, reason: string): Promise<boolean> {
+    return this.change(id, outboxSql.drop, [now, clipError(reason), id, workerId]);
+  }
+
+  retarget(id: string, workerId: string, uri: string): Promise<boolean> {
+    return this.change(id, outboxSql.retarget, [uri, id, workerId]);
+  }
+
   async list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
     const query = listingQuery(filter, page);
     const { rows } = await this.query<DeliveryRow>(query.text, query.values);
@@ -127,7 +140,7 @@ export class PostgresOutbox implements Outbox {
   }
 
   async purgeDelivered(olderThan: number): Promise<number> {
-    return (await this.query(outboxSql.purgeDelivered, [olderThan])).rowCount;
+    return (await this.query(outboxSql.purgeDelivered, [olderThan, olderThan])).rowCount;
   }
 
   async ping(): Promise<void> {

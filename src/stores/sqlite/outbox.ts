@@ -4,6 +4,7 @@
  * Schema (component `outbox`): `logout_outbox`, one row per delivery, keyed by an AUTOINCREMENT
  * id (never reused, even after `purgeDelivered`, so an old id or cursor never names a newer
  * delivery); `lease_owner` is the worker holding a pending delivery; times are Unix seconds.
+ * Version 2 added the status `dropped` and `dropped_at`.
  * Statements are shared with the PostgreSQL adapter (src/stores/outbox-shared.ts). A write
  * statement holds SQLite's write lock from its first read to its commit, so `claim`, one
  * `UPDATE … RETURNING`, leases each row to one caller even across processes sharing the file.
@@ -47,6 +48,34 @@ const migrations = [
   ) STRICT;
   CREATE INDEX logout_outbox_due ON logout_outbox (status, next_attempt_at);
   CREATE INDEX logout_outbox_site ON logout_outbox (site, id);`,
+  // Version 2: status `dropped` and `dropped_at`. SQLite cannot change a CHECK constraint in
+  // place, so the table is rebuilt, keeping its AUTOINCREMENT counter (ids are never reused,
+  // even those purged since).
+  `CREATE TABLE logout_outbox_v2 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    sub TEXT,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed', 'dropped')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    last_error TEXT,
+    delivered_at INTEGER,
+    failed_at INTEGER,
+    dropped_at INTEGER
+  ) STRICT;
+  INSERT INTO logout_outbox_v2 (id, site, uri, sid, sub, reason, status, attempts, created_at, next_attempt_at, lease_owner, last_error, delivered_at, failed_at)
+    SELECT id, site, uri, sid, sub, reason, status, attempts, created_at, next_attempt_at, lease_owner, last_error, delivered_at, failed_at FROM logout_outbox;
+  DELETE FROM sqlite_sequence WHERE name = 'logout_outbox_v2';
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'logout_outbox_v2', seq FROM sqlite_sequence WHERE name = 'logout_outbox';
+  DROP TABLE logout_outbox;
+  ALTER TABLE logout_outbox_v2 RENAME TO logout_outbox;
+  CREATE INDEX logout_outbox_due ON logout_outbox (status, next_attempt_at);
+  CREATE INDEX logout_outbox_site ON logout_outbox (site, id);`,
 ] as const;
 
 type Value = string | number | null;
@@ -62,6 +91,8 @@ function prepareStatements(db: Database.Database) {
     complete: statement(outboxSql.complete),
     reschedule: statement(outboxSql.reschedule),
     giveUp: statement(outboxSql.giveUp),
+    drop: statement(outboxSql.drop),
+    retarget: statement(outboxSql.retarget),
     retry: statement(outboxSql.retry),
     purgeDelivered: statement(outboxSql.purgeDelivered),
     stats: db.prepare<[], StatsRow>(outboxSql.stats),
@@ -128,6 +159,14 @@ export class SqliteOutbox implements Outbox {
       : this.change(id, this.statements.reschedule, [nextAttemptAt, clipError(error), Number(id), workerId]);
   }
 
+  async drop(id: string, workerId: string, now: number, reason: string): Promise<boolean> {
+    return this.change(id, this.statements.drop, [now, clipError(reason), Number(id), workerId]);
+  }
+
+  async retarget(id: string, workerId: string, uri: string): Promise<boolean> {
+    return this.change(id, this.statements.retarget, [uri, Number(id), workerId]);
+  }
+
   async list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
     const query = listingQuery(filter, page);
     const rows = this.run(() => this.db.prepare<Value[], DeliveryRow>(positional(query.text)).all(...query.values));
@@ -143,7 +182,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   async purgeDelivered(olderThan: number): Promise<number> {
-    return this.run(() => this.statements.purgeDelivered.run(olderThan)).changes;
+    return this.run(() => this.statements.purgeDelivered.run(olderThan, olderThan)).changes;
   }
 
   async ping(): Promise<void> {

@@ -212,4 +212,16 @@ describe('admin API', () => {
     expect((await call('POST', `/outbox/${claimed!.id}/retry`, token)).body.error.code).toBe('ERR_NOT_FOUND');
     expect(await call('GET', '/outbox?status=lost', token)).toMatchObject({ status: 400, body: { error: { code: 'ERR_BAD_REQUEST' } } });
   });
+
+  it('lists dropped deliveries (their site left the configuration) and queues one again', async () => {
+    await hub.deps.outbox.enqueue([{ site: 'https://removed.example.org', uri: 'https://removed.example.org/bcl', sid: bobSession.sid, sub: bob.id, reason: 'admin' }]);
+    const now = nowSeconds(hub.clock);
+    const [claimed] = await hub.deps.outbox.claim(now, 1, 'w', 30);
+    await hub.deps.outbox.drop(claimed!.id, 'w', now, 'site not configured');
+    const { token } = await tokenWith('outbox:read', 'outbox:retry');
+    const listed = await call('GET', '/outbox?status=dropped', token);
+    expect(listed.body).toMatchObject({ items: [{ id: claimed!.id, status: 'dropped', droppedAt: now, lastError: 'site not configured' }], stats: { pending: 0, failed: 0 } });
+    expect(await call('POST', `/outbox/${claimed!.id}/retry`, token)).toMatchObject({ status: 200, body: { retried: claimed!.id } });
+    expect((await hub.deps.outbox.stats()).pending).toBe(1);
+  });
 });

@@ -181,5 +181,16 @@ describe('admin web UI', () => {
     expect(outbox.body).toContain('HTTP 503');
     expect((await client.post(`/admin/outbox/${claimed!.id}/retry`, { _csrf: csrfFrom(outbox.body) }, sameOrigin)).status).toBe(303);
     expect((await hub.deps.outbox.stats()).pending).toBe(1);
+
+    // A delivery dropped because its site left the configuration is listed and can be queued again.
+    const [again] = await hub.deps.outbox.claim(now, 1, 'w', 30);
+    await hub.deps.outbox.drop(again!.id, 'w', now, 'site not configured');
+    const dropped = await client.get('/admin/outbox?status=dropped');
+    expect(dropped.status).toBe(200);
+    expect(dropped.body).toContain(`data-delivery="${again!.id}"`);
+    expect(dropped.body).toContain('site not configured');
+    expect(dropped.body).toContain(`action="/admin/outbox/${again!.id}/retry"`);
+    expect((await client.post(`/admin/outbox/${again!.id}/retry`, { _csrf: csrfFrom(dropped.body) }, sameOrigin)).status).toBe(303);
+    expect((await hub.deps.outbox.stats()).pending).toBe(1);
   });
 });

@@ -7,7 +7,7 @@ import { requireAdminScope } from './auth';
 import { paging, parseInput, queryOf } from './input';
 
 const query = z.object({
-  status: z.enum(['pending', 'delivered', 'failed']).optional(),
+  status: z.enum(['pending', 'delivered', 'failed', 'dropped']).optional(),
   site: z.url().max(512).optional(),
   ...paging,
 });

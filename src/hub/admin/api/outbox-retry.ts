@@ -1,4 +1,4 @@
-/** `POST /api/v1/admin/outbox/:id/retry`: puts a failed delivery back in the queue, due now. */
+/** `POST /api/v1/admin/outbox/:id/retry`: puts a failed or dropped delivery back in the queue, due now. */
 import type { Context } from 'koa';
 import { nowSeconds } from '../../../core/clock';
 import { TesseraError } from '../../../core/errors';
@@ -16,7 +16,7 @@ export const adminApiOutboxRetry: RouteFactory = (deps) => ({
     requireAdminScope(deps, 'outbox:retry'),
     async function retryDelivery(ctx: Context) {
       const id = pathParam(ctx, 'id');
-      if (!(await deps.outbox.retry(id, nowSeconds(deps.clock)))) throw new TesseraError('ERR_NOT_FOUND', 'No failed delivery with this id');
+      if (!(await deps.outbox.retry(id, nowSeconds(deps.clock)))) throw new TesseraError('ERR_NOT_FOUND', 'No failed or dropped delivery with this id');
       deps.deliveries.kick();
       await recordAdminAction(deps.audit, ctx, tokenActor(ctx), 'outbox.retry', id);
       ctx.body = { retried: id };

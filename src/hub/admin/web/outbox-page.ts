@@ -1,4 +1,4 @@
-/** `GET /admin/outbox`: pending, failed or delivered back-channel logouts, with the queue totals. */
+/** `GET /admin/outbox`: pending, failed, delivered or dropped back-channel logouts, with the queue totals. */
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { renderPage } from '../../middleware/page';
@@ -8,7 +8,7 @@ import { parseInput, queryOf } from '../api/input';
 import { requireAdmin } from './guard';
 import { doneMessage, nextPageUrl } from './shared';
 
-const query = z.object({ status: z.enum(['pending', 'failed', 'delivered']).default('failed'), cursor: z.string().max(512).optional() });
+const query = z.object({ status: z.enum(['pending', 'failed', 'delivered', 'dropped']).default('failed'), cursor: z.string().max(512).optional() });
 
 export const adminOutboxPage: RouteFactory = (deps) => ({
   name: 'admin-outbox-page',

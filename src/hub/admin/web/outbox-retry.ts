@@ -1,4 +1,4 @@
-/** `POST /admin/outbox/:id/retry`: puts a failed delivery back in the queue, due now. */
+/** `POST /admin/outbox/:id/retry`: puts a failed or dropped delivery back in the queue, due now. */
 import type { Context } from 'koa';
 import { nowSeconds } from '../../../core/clock';
 import { TesseraError } from '../../../core/errors';
@@ -17,7 +17,7 @@ export const adminOutboxRetry: RouteFactory = (deps) => ({
     ...adminPost(deps, false),
     async function retryDelivery(ctx: Context) {
       const id = pathParam(ctx, 'id');
-      if (!(await deps.outbox.retry(id, nowSeconds(deps.clock)))) throw new TesseraError('ERR_NOT_FOUND', 'No failed delivery with this id.');
+      if (!(await deps.outbox.retry(id, nowSeconds(deps.clock)))) throw new TesseraError('ERR_NOT_FOUND', 'No failed or dropped delivery with this id.');
       deps.deliveries.kick();
       await recordAdminAction(deps.audit, ctx, adminActor(ctx), 'outbox.retry', id);
       ctx.status = 303;
