@@ -47,9 +47,9 @@ async function startHub(scenario) {
   const { createSessionRecord, formatCookieValue, hashSecret, newSecret } = require('../dist/core/sessions/session');
   const { createHub } = require('../dist/hub/app');
   const { createLogger } = require('../dist/log/logger');
-  const { hubDeps, limitHeapGrowth, openKeyring } = require('../dist/main');
+  const { hubDeps, openKeyring, tuneGarbageCollector } = require('../dist/main');
   // As `tessera serve` does: the same garbage-collector setting as production (src/main.ts).
-  limitHeapGrowth();
+  tuneGarbageCollector();
   const { closeRedisClient, createRedisClient } = require('../dist/stores/redis/client');
   const { RedisReplayStore } = require('../dist/stores/redis/replay-store');
   const { RedisSessionStore } = require('../dist/stores/redis/session-store');

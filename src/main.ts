@@ -3,8 +3,7 @@
  * that chooses adapters; everything else receives its dependencies.
  */
 import http from 'node:http';
-import { hostname } from 'node:os';
-import v8 from 'node:v8';
+import { availableParallelism, hostname } from 'node:os';
 import { loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import { systemClock, type Clock } from './core/clock';
@@ -12,6 +11,7 @@ import { Keyring } from './core/keys/keyring';
 import { mintLogout } from './core/tokens/logout';
 import { createHub } from './hub/app';
 import { createHubEvents } from './hub/events';
+import { tuneGarbageCollector } from './gc-tuning';
 import { lingerOnUnreadBodies } from './hub/unread-bodies';
 import { createLogger, type Logger } from './log/logger';
 import { DirectoryKeyStore } from './stores/keys-dir/key-store';
@@ -33,11 +33,8 @@ const purgeIntervalMs = 10 * 60 * 1000;
 const shutdownGraceMs = 10_000;
 /** While draining, how often connections that turned idle are closed. */
 const shutdownSweepMs = 50;
-/**
- * How far V8 lets the old generation grow past what survived the last full collection, in
- * percent, in a process that serves the hub ({@link limitHeapGrowth}): it may double.
- */
-export const heapGrowingPercent = 100;
+export { heapGrowingPercent } from './gc-tuning';
+export { tuneGarbageCollector };
 
 export interface RunningHub {
   server: http.Server;
@@ -312,45 +309,15 @@ export async function purgeExpired(config: Config, clock: Clock, logger: Logger,
 }
 
 /**
- * Caps the old generation's growth between full collections at {@link heapGrowingPercent} % of
- * what survived the last one, for the rest of this process. Called by the processes that serve
- * the hub (`tessera serve`, the demo), never by {@link startHub}: a library call must not change
- * its host's garbage collector.
- *
- * Why: under load the hub's in-flight requests outlive young-generation collections, so their
- * garbage is promoted, and on a machine with a large heap limit V8 lets the old generation grow
- * to up to 4 times what survived before collecting it again. The hub keeps about 16 MiB live; its
- * resident size under load went from 90 MiB at rest to 138–177 MiB, with up to 80 MiB of old
- * generation, mostly garbage. Allowed to double at most, the old generation stays at 32–38 MiB
- * and the peak 25–35 MiB lower, at no CPU time per request this machine could measure (50 %:
- * 8 MiB lower still, about 3 % more CPU; bench/README.md "http-hub-memory"). A smaller young
- * generation (`--max-semi-space-size`) was measured too: alone it only moves that garbage into
- * the old generation sooner, and it doubles the time spent collecting.
- *
- * `--heap-growing-percent` is one of the few V8 flags read at every collection, so setting it
- * at run time takes effect (measured: more full collections, a smaller old generation); it is
- * also not accepted in NODE_OPTIONS, so this is the one place it reaches every way of starting
- * the hub (the package bin, `node dist/cli/main.js serve`, the Docker image, `npm start`). An
- * operator who gives the flag on node's command line keeps theirs (`--heap-growing-percent=0`
- * restores V8's own choice).
- *
- * @returns whether the flag was set (false when the command line already gives it).
- */
-export function limitHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
-  if (execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) return false;
-  v8.setFlagsFromString(`--heap-growing-percent=${heapGrowingPercent}`);
-  return true;
-}
-
-/**
  * `tessera serve`: load the configuration, start, and stop gracefully on SIGTERM / SIGINT, with
- * the old generation's growth limited ({@link limitHeapGrowth}).
+ * the garbage collector set for serving (`tuneGarbageCollector`, src/gc-tuning.ts).
  */
 export async function serve(configFile?: string): Promise<void> {
-  limitHeapGrowth();
+  const gcFlags = tuneGarbageCollector();
   const { config, warnings } = loadConfig(configFile === undefined ? {} : { file: configFile });
   const logger = createLogger({ level: config.log.level });
   for (const warning of warnings) logger.warn({ code: 'CONFIG_WARNING' }, warning);
+  logger.info({ gcFlags, cores: availableParallelism() }, 'garbage collector set for serving');
   const hub = await startHub(config, { logger });
   const shutdown = stopOnSignal(hub.stop, logger, (code) => process.exit(code));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

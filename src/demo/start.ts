@@ -24,7 +24,7 @@ import { loadConfig } from '../config/load';
 import { systemClock } from '../core/clock';
 import { createHub } from '../hub/app';
 import { createLogger, type Logger, type LogLevel } from '../log/logger';
-import { createDeliveryWorker, hubDeps, limitHeapGrowth, openKeyring, startMaintenance } from '../main';
+import { createDeliveryWorker, hubDeps, openKeyring, startMaintenance, tuneGarbageCollector } from '../main';
 import { agentFetch } from '../outbox/agent-fetch';
 import { openStores, type OpenedStores } from '../stores/open';
 import { hashPassword } from '../users/password';
@@ -251,7 +251,7 @@ export function demoBanner(demo: RunningDemo): string {
 }
 
 runUntilSignal(module, 'demo', async () => {
-  limitHeapGrowth();
+  tuneGarbageCollector();
   const demo = await startDemo();
   process.stdout.write(`${demoBanner(demo)}\n`);
   return demo;

@@ -1,0 +1,70 @@
+/**
+ * tuneGarbageCollector, which `tessera serve`, the demo and the benchmark servers call first: it
+ * limits the old generation's growth, and on one core keeps the collector on the main thread
+ * with a small young generation (see src/gc-tuning.ts for why), unless node's own command line
+ * already chose; and the flags it sets at run time must not abort the process (some V8 flags do:
+ * `--single-threaded-gc` in Node 20).
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { heapGrowingPercent, oneCoreFlags, tuneGarbageCollector } from '../src/gc-tuning';
+
+const growth = `--heap-growing-percent=${heapGrowingPercent}`;
+
+describe('tuneGarbageCollector', () => {
+  let setFlags: jest.SpyInstance;
+  beforeEach(() => {
+    // Recorded, not applied: this jest worker's garbage collector is not the subject.
+    setFlags = jest.spyOn(v8, 'setFlagsFromString').mockImplementation(() => undefined);
+  });
+  afterEach(() => setFlags.mockRestore());
+
+  it('limits the heap growth only, with two or more cores', () => {
+    expect(tuneGarbageCollector(['--enable-source-maps', '--max-old-space-size=512'], 2)).toEqual([growth]);
+    expect(setFlags.mock.calls).toEqual([[growth]]);
+  });
+
+  it('keeps the collector on the main thread and the young generation small on one core', () => {
+    expect(tuneGarbageCollector([], 1)).toEqual([growth, ...oneCoreFlags]);
+    expect(setFlags.mock.calls).toEqual([[growth], ...oneCoreFlags.map((flag) => [flag])]);
+    expect(oneCoreFlags).toEqual(expect.arrayContaining(['--no-parallel-scavenge', '--no-concurrent-marking', '--semi-space-growth-factor=1']));
+  });
+
+  it.each([[['--heap-growing-percent=0']], [['--heap_growing_percent=300']], [['--heap-growing-percent', '0']]])('keeps the command line’s own growth %j', (execArgv) => {
+    expect(tuneGarbageCollector(execArgv, 1)).toEqual([...oneCoreFlags]);
+    expect(setFlags.mock.calls).not.toContainEqual([growth]);
+  });
+
+  it.each([[['--single-threaded-gc']], [['--parallel-scavenge']], [['--no-concurrent-marking']], [['--max-semi-space-size=64']], [['--v8-pool-size=0']], [['--semi_space_growth_factor=2']]])(
+    'keeps the command line’s own collector %j on one core',
+    (execArgv) => {
+      expect(tuneGarbageCollector(execArgv, 1)).toEqual([growth]);
+      expect(setFlags).toHaveBeenCalledTimes(1);
+    },
+  );
+
+  it('sets flags a running process survives: scavenges and full collections after them, in a real node', () => {
+    // A child process, since this one's collector stays as it is. It applies the one-core set,
+    // then allocates enough to run many scavenges and, with objects kept for a while, full
+    // collections; an abort (as `--single-threaded-gc` set at run time causes) fails it.
+    const script = `
+      const { tuneGarbageCollector } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'gc-tuning.js'))});
+      const set = tuneGarbageCollector([], 1);
+      const { PerformanceObserver } = require('node:perf_hooks');
+      const kinds = new Set();
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) kinds.add(e.detail.kind); }).observe({ entryTypes: ['gc'] });
+      let kept = [];
+      for (let i = 0; i < 4e6; i += 1) { kept.push({ i, s: 'x' + i }); if (kept.length > 3e5) kept = []; }
+      setTimeout(() => { console.log(JSON.stringify({ set, kinds: [...kinds], newSpace: require('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size })); }, 50);
+    `;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.status).toBe(0);
+    const out = JSON.parse(result.stdout) as { set: string[]; kinds: number[]; newSpace: number };
+    expect(out.set).toEqual([growth, ...oneCoreFlags]);
+    const { constants } = require('node:perf_hooks') as typeof import('node:perf_hooks');
+    expect(out.kinds).toEqual(expect.arrayContaining([constants.NODE_PERFORMANCE_GC_MINOR, constants.NODE_PERFORMANCE_GC_MAJOR]));
+    // The young generation stayed at its starting size (two 1 MiB semi-spaces), not V8's 2 × 16 MiB.
+    expect(out.newSpace).toBeLessThanOrEqual(4 * 1024 * 1024);
+  });
+});
