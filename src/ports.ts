@@ -262,9 +262,9 @@ export interface KeyStore {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * A person who can sign in at the hub. E-mail addresses are unique case-insensitively: stores
- * compare `email.trim().toLowerCase()` (see `normalizeEmail`), and keep `email` as entered
- * (trimmed) for display and mail.
+ * A person who can sign in at the hub. E-mail addresses are unique case-insensitively and
+ * whatever their Unicode form: stores compare `normalizeEmail(email)` (trimmed, NFC, lower
+ * case), and keep `email` as entered (trimmed) for display and mail.
  */
 export interface UserRecord {
   /** 128-bit random, base64url, unless the creator chose one. The JWT `sub`. */

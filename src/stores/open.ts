@@ -120,7 +120,7 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
   // The NFC migration of e-mail keys never stops a start: an account it had to leave with its
   // old key (its address is another's in NFC) is named here, by id, for the operator to resolve.
   const onEmailKeyConflict = ({ userId, heldBy }: EmailKeyConflict) =>
-    logger.warn({ event: 'users-migration', userId, heldBy }, "account left with its e-mail key from before NFC: in NFC its address is another account's, so it cannot sign in until an admin gives it another address or deletes it");
+    logger.warn({ event: 'users-migration', userId, heldBy }, "account left with its e-mail key from before NFC: in NFC its address is that of heldBy, which every form of it now finds, so it cannot sign in; delete it by id (admin UI or API), not by address: `tessera users … --email` would act on heldBy");
   let users: UserStore & MagicLinkStore;
   let outbox: Outbox;
   let audit: AuditLog;

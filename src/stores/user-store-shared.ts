@@ -119,8 +119,8 @@ export interface EmailKeyRow {
  * that already holds its key keeps it (its sign-in works today and must not stop), otherwise the
  * oldest account (`createdAt`, then id) gets it. Each row left as it was is reported as a
  * conflict, in that order: its owner can no longer sign in by that address (every form of it
- * now finds the other account, which has the same mailbox), and the operator resolves it
- * (change its address, or delete it after moving what it holds). Pure: no I/O.
+ * now finds the other account, which has the same mailbox), and the operator resolves it by
+ * deleting it by id (nothing can change its address: only its owner could, signed in). Pure: no I/O.
  *
  * @example
  * planEmailKeys([{ id: 'u1', email: 'E\u0301@x.io', emailNormalized: 'e\u0301@x.io', createdAt: 1 }], new Map());

@@ -7,7 +7,7 @@ import { applyMigrations, openDatabase } from '../../src/stores/sqlite/database'
 import { SqliteUserStore, userMigrations } from '../../src/stores/sqlite/user-store';
 import type { EmailKeyConflict } from '../../src/stores/user-store-shared';
 import { contractStart, describeUserStoreContract } from '../contract/user-store.contract';
-import { codeOf } from '../support/errors';
+import { codeOf, codeOfSync } from '../support/errors';
 
 /** The users schema version of the last release before NFC e-mail keys. */
 const beforeNfcKeys = 2;
@@ -84,6 +84,30 @@ describe('SqliteUserStore', () => {
     expect(await store.totpState(ada.id)).toBeNull();
     expect((await store.setTotp(ada.id, { secret: 'JBSWY3DPEHPK3PXP', recoveryCodeHashes: [] })).totpEnabledAt).toBe(contractStart / 1000);
     second.close();
+  });
+
+  it('reports the accounts the NFC key migration left behind once it is committed, even when a later version then fails', async () => {
+    const file = path.join(dir, 'tessera.db');
+    const clock = new FrozenClock(contractStart);
+    const first = openDatabase(file);
+    applyMigrations(first, 'users', userMigrations().slice(0, beforeNfcKeys));
+    const insert = first.prepare<[string, string, string, number]>('INSERT INTO users (id, email, email_normalized, created_at) VALUES (?, ?, ?, ?)');
+    insert.run('nfc', 'Am\u00e9lie@example.org', 'am\u00e9lie@example.org', 1);
+    insert.run('nfd', 'Ame\u0301lie@example.org', 'ame\u0301lie@example.org', 2);
+    // Version 4 will fail (its column is there already): version 3 commits on its own before it.
+    first.exec('ALTER TABLE users ADD COLUMN email_change_id TEXT');
+    const conflicts: EmailKeyConflict[] = [];
+    expect(codeOfSync(() => new SqliteUserStore(first, { clock, onEmailKeyConflict: (conflict) => conflicts.push(conflict) }))).toBe('ERR_STORE_UNAVAILABLE');
+    expect(first.prepare("SELECT max(version) AS v FROM schema_migrations WHERE component = 'users'").get()).toEqual({ v: 3 });
+    // The next start finds version 3 applied and cannot tell again: this was the one chance.
+    expect(conflicts).toEqual([{ userId: 'nfd', heldBy: 'nfc' }]);
+
+    first.exec('ALTER TABLE users DROP COLUMN email_change_id');
+    const again: EmailKeyConflict[] = [];
+    const store = new SqliteUserStore(first, { clock, onEmailKeyConflict: (conflict) => again.push(conflict) });
+    expect(again).toEqual([]);
+    expect((await store.findByEmail('ame\u0301lie@example.org'))?.id).toBe('nfc');
+    first.close();
   });
 
   it('upgrades a file from before password versions, counting from 0 for its users', async () => {

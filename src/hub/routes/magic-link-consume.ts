@@ -1,10 +1,14 @@
 /**
  * `POST /login/link`: consumes a magic link (single use, atomic in the store) and signs in (or,
  * with two-step sign-in on, goes on to the code: src/hub/login/two-step.ts).
- * An unknown, used or expired token, or a disabled user, all get the same 400 page.
+ * An unknown, used or expired token, a disabled user, or a link mailed to an address the account
+ * no longer has, all get the same 400 page. The last one: an e-mail change drops the pending
+ * links, but a request that looked the account up just before the change stores its link just
+ * after and mails it to the old address, whose reader may be whom the change shuts out.
  */
 import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
+import { normalizeEmail } from '../../core/users/normalize-email';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
@@ -29,8 +33,10 @@ export const magicLinkConsume: RouteFactory = (deps) => ({
       const token = formField(ctx, 'token');
       const grant = linkTokenPattern.test(token) ? await deps.users.consumeMagicLink(hashLinkToken(token), nowSeconds(deps.clock)) : null;
       const user = grant === null ? null : await deps.users.findById(grant.userId);
-      if (grant === null || user === null || user.disabled) {
-        ctx.state.log.info({ event: 'login', result: 'failure', method: 'magic-link', code: 'ERR_MAGIC_LINK_INVALID' }, 'magic link refused');
+      const addressChanged = grant !== null && user !== null && normalizeEmail(grant.email) !== normalizeEmail(user.email);
+      if (grant === null || user === null || user.disabled || addressChanged) {
+        const reason = addressChanged ? 'address-changed' : undefined;
+        ctx.state.log.info({ event: 'login', result: 'failure', method: 'magic-link', code: 'ERR_MAGIC_LINK_INVALID', reason }, 'magic link refused');
         deps.metrics.countLogin('magic-link', 'failure');
         recordAudit(deps.audit, ctx.state.log, { type: 'login.failure', userId: user?.id ?? null, ip: ctx.ip || null, reason: 'ERR_MAGIC_LINK_INVALID', details: { method: 'magic-link' } });
         renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);

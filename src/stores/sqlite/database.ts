@@ -46,8 +46,12 @@ export function openDatabase(file: string): Database.Database {
 /**
  * One schema version: SQL, or for a change SQL alone cannot make (one that needs
  * `normalizeEmail`, say) a function given the database, run inside the version's transaction.
+ * What the function returns, if anything, is called once that transaction is committed: each
+ * version commits on its own, so what it has to tell (the accounts a re-keying left behind)
+ * must be told then, not after the last version, which may fail and leave this one applied
+ * for good (the next start skips it, and could never tell).
  */
-export type Migration = string | ((db: Database.Database) => void);
+export type Migration = string | ((db: Database.Database) => (() => void) | undefined);
 
 /**
  * Brings `component`'s tables up to date: `migrations[i]` is version `i + 1`, applied once, in
@@ -74,13 +78,15 @@ export function applyMigrations(db: Database.Database, component: string, migrat
     if (current > migrations.length) {
       throw new TesseraError('ERR_CONFIG_INVALID', `the database's "${component}" schema is at version ${current}, newer than this Tessera knows (${migrations.length}): upgrade Tessera`);
     }
-    const apply = db.transaction((version: number, migration: Migration) => {
-      if (newest() >= version) return;
+    const apply = db.transaction((version: number, migration: Migration): (() => void) | undefined => {
+      if (newest() >= version) return undefined;
+      let committed: (() => void) | undefined;
       if (typeof migration === 'string') db.exec(migration);
-      else migration(db);
+      else committed = migration(db);
       record.run(component, version);
+      return committed;
     });
-    migrations.forEach((migration, index) => apply.immediate(index + 1, migration));
+    migrations.forEach((migration, index) => apply.immediate(index + 1, migration)?.());
   } catch (err) {
     if (err instanceof TesseraError) throw err;
     throw new TesseraError('ERR_STORE_UNAVAILABLE', `migrating the "${component}" tables failed`, { cause: err });

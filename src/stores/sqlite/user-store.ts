@@ -29,7 +29,7 @@ import { applyMigrations, runStatements, type Migration } from './database';
  * (see `planEmailKeys` for who gets a key two accounts now share). Only rows whose address is
  * not ASCII can change: the byte length of an ASCII text is its length in characters.
  */
-function rekeyEmails(db: Database.Database, report: (conflict: EmailKeyConflict) => void): void {
+function rekeyEmails(db: Database.Database, report: (conflict: EmailKeyConflict) => void): (() => void) | undefined {
   const rows = db
     .prepare<[], { id: string; email: string; email_normalized: string; created_at: number }>(
       'SELECT id, email, email_normalized, created_at FROM users WHERE length(CAST(email AS BLOB)) <> length(email)',
@@ -37,14 +37,15 @@ function rekeyEmails(db: Database.Database, report: (conflict: EmailKeyConflict)
     .all()
     .map((row) => ({ id: row.id, email: row.email, emailNormalized: row.email_normalized, createdAt: row.created_at }));
   const wanted = [...new Set(rows.map((row) => normalizeEmail(row.email)))];
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return undefined;
   const holders = db
     .prepare<[string], { id: string; email_normalized: string }>('SELECT id, email_normalized FROM users WHERE email_normalized IN (SELECT value FROM json_each(?))')
     .all(JSON.stringify(wanted));
   const plan = planEmailKeys(rows, new Map(holders.map((row) => [row.email_normalized, row.id])));
   const move = db.prepare<[string, string]>('UPDATE users SET email_normalized = ? WHERE id = ?');
   for (const { id, key } of plan.moves) move.run(key, id);
-  plan.conflicts.forEach(report);
+  // Told once this version is committed (see `Migration`), whatever the later versions do.
+  return () => plan.conflicts.forEach(report);
 }
 
 /**
@@ -174,8 +175,9 @@ export interface SqliteUserStoreOptions {
   /** Supplies `createdAt` of new users. */
   clock: Clock;
   /**
-   * Told, once the migrations are committed, of each account the NFC key migration left with
-   * its old key (see `planEmailKeys`); the hub logs a warning for each.
+   * Told, once the NFC key migration (version 3) is committed, of each account it left with its
+   * old key (see `planEmailKeys`), even when a later version then fails: a next start finds it
+   * applied and cannot tell again. The hub logs a warning for each.
    */
   onEmailKeyConflict?: (conflict: EmailKeyConflict) => void;
 }
@@ -198,9 +200,7 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
     options: SqliteUserStoreOptions,
   ) {
     this.clock = options.clock;
-    const conflicts: EmailKeyConflict[] = [];
-    applyMigrations(db, 'users', userMigrations((conflict) => conflicts.push(conflict)));
-    for (const conflict of conflicts) options.onEmailKeyConflict?.(conflict);
+    applyMigrations(db, 'users', userMigrations((conflict) => options.onEmailKeyConflict?.(conflict)));
     this.statements = prepareStatements(db);
   }
 
