@@ -371,6 +371,12 @@ export interface UserStore extends HealthCheck {
    * `ERR_USER_NOT_FOUND` for an unknown id.
    */
   setPendingEmailChange(id: string, changeId: string): Promise<void>;
+  /**
+   * The user's pending e-mail change (`setPendingEmailChange`): null when there is none (none
+   * was asked for, or the address changed since), or the user is unknown. A read, for the
+   * confirmation link's page, which must tell an outdated link without spending anything.
+   */
+  pendingEmailChangeId(id: string): Promise<string | null>;
   /** Sets `lastLoginAt` (Unix seconds). */
   recordLogin(id: string, at: number): Promise<UserRecord>;
   /**

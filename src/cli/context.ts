@@ -20,15 +20,18 @@ export function commandConfig(program: Command, io: CliIo): Config {
   return loadConfig(file === undefined ? { env: io.env } : { env: io.env, file }).config;
 }
 
-/** Warnings and errors for the operator, on standard error so they never mix with command output. */
-export function cliLogger(): Logger {
-  return createLogger({ level: 'warn', destination: pino.destination(2) });
+/**
+ * The command's log lines, at the configured `log.level` (`TESSERA_LOG_LEVEL`) as the hub's are,
+ * on standard error so they never mix with command output.
+ */
+export function cliLogger(config: Config): Logger {
+  return createLogger({ level: config.log.level, destination: pino.destination(2) });
 }
 
 /** Runs `work` with the configured stores open, closing them however it ends. */
 export async function withStores<T>(program: Command, io: CliIo, work: (stores: OpenedStores, config: Config) => Promise<T>): Promise<T> {
   const config = commandConfig(program, io);
-  const stores = await openStores(config, systemClock, cliLogger());
+  const stores = await openStores(config, systemClock, cliLogger(config));
   try {
     return await work(stores, config);
   } finally {
@@ -41,7 +44,7 @@ export async function withStores<T>(program: Command, io: CliIo, work: (stores: 
  * the deliveries it enqueues go out at the next poll of a running hub's worker.
  */
 export function revocationDeps(stores: OpenedStores, config: Config): RevocationDeps {
-  return { sessions: stores.sessions, outbox: stores.outbox, audit: stores.audit, config, clock: systemClock, logger: cliLogger(), projections: stores.projections ?? undefined };
+  return { sessions: stores.sessions, outbox: stores.outbox, audit: stores.audit, config, clock: systemClock, logger: cliLogger(config), projections: stores.projections ?? undefined };
 }
 
 /**

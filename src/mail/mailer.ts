@@ -42,7 +42,7 @@ export interface MailerOptions {
   from: string;
   /** Required when `transport` is `smtp`. */
   smtp?: SmtpOptions;
-  /** Where the `file` transport writes messages. Default `data/mail`. */
+  /** Where the `file` transport writes messages; a relative path is taken from the working directory. Default `data/mail`. */
   dir?: string;
   /** Names the `.eml` files. Default: the system clock. */
   clock?: Clock;
@@ -78,7 +78,10 @@ const firstLink = /https?:\/\/[^\s<>"]+/;
 export function createMailer(options: MailerOptions, logger: MailLogger): Mailer {
   const from = checkFrom(options.from);
   if (options.transport === 'smtp') return new SmtpMailer(from, checkSmtp(options.smtp), logger);
-  if (options.transport === 'file') return new FileMailer(from, options.dir ?? defaultDir, options.clock ?? systemClock, logger);
+  // Resolved once, against the working directory as every relative path of the configuration
+  // is, so the start-up warning and each message's log line name the absolute directory: the
+  // operator sees whether a command's messages land beside the hub's.
+  if (options.transport === 'file') return new FileMailer(from, path.resolve(options.dir ?? defaultDir), options.clock ?? systemClock, logger);
   throw configError(`"transport" must be "smtp" or "file"`);
 }
 

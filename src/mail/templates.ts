@@ -210,6 +210,24 @@ export function passwordSetByAdminMessage(input: { to: string; cleared: boolean;
 }
 
 /**
+ * The notice that an administrator deleted the person's account (admin UI, API and `tessera
+ * users delete`): always sent, once the deletion is done, to the address the account had, so
+ * that someone who did not ask for it learns why they cannot sign in, and whom to ask.
+ *
+ * @example
+ * await mailer.send(accountDeletedByAdminMessage({ to: removed.email, at: new Date(clock.now()) }));
+ */
+export function accountDeletedByAdminMessage(input: { to: string; at: Date; product?: string }): MailMessage {
+  const product = input.product ?? defaultProduct;
+  const lines = [
+    `An administrator deleted your ${product} account at ${formatUtc(input.at)}.`,
+    'You were signed out everywhere, and nobody can sign in to the account any more.',
+    'If you did not expect this, contact your administrator.',
+  ];
+  return lineNotice(input.to, `Your ${product} account was deleted`, lines);
+}
+
+/**
  * The link that confirms a new e-mail address, sent to that address.
  *
  * @example

@@ -251,13 +251,34 @@ describe('tessera users and keys', () => {
       expect(mail.text).toContain('An administrator ended all of your Tessera sessions at ');
     });
 
-    it('delete and enable mail nobody, as in the admin UI and API', async () => {
-      env.TESSERA_ADMIN_NOTIFY_REVOKE = 'true';
-      await userWithSession('gone@example.com');
+    it('delete tells the owner, at the address the account had, once it is deleted; enable mails nobody', async () => {
+      const { user } = await userWithSession('Gone@Example.com');
       await userWithSession('back@example.com');
       expect(await tessera('users', 'delete', '--email', 'gone@example.com', '--yes')).toBe(0);
+      expect(output.at(-1)).toBe('deleted gone@example.com; ended 1 session(s)');
+      expect(smtp.messages.map((m) => [m.from, m.to])).toEqual([['login@example.com', ['Gone@example.com']]]);
+      const mail = readMessage(smtp.messages[0]!.raw);
+      expect(mail.headers.subject).toBe('Your Tessera account was deleted');
+      expect(mail.text).toContain('An administrator deleted your Tessera account at ');
+      expect(mail.text).toContain('You were signed out everywhere');
+      expect(errors).toEqual([]);
+      const s = await stores();
+      expect(await s.users.findById(user.id)).toBeNull();
+      await s.close();
       expect(await tessera('users', 'enable', '--email', 'back@example.com')).toBe(0);
-      expect(smtp.messages).toEqual([]);
+      expect(smtp.messages).toHaveLength(1);
+    });
+
+    it('delete still deletes when the mail cannot be sent, but says so and exits 1', async () => {
+      const { user, sid } = await userWithSession('gone@example.com');
+      await mailServerDown();
+      expect(await tessera('users', 'delete', '--email', 'gone@example.com', '--yes')).toBe(1);
+      expect(output.at(-1)).toBe('deleted gone@example.com; ended 1 session(s)');
+      expect(errors.at(-1)).toBe('tessera: ERR_MAIL_SEND_FAILED: the e-mail telling gone@example.com could not be sent: tell them another way');
+      const s = await stores();
+      expect(await s.users.findById(user.id)).toBeNull();
+      expect(await s.sessions.get(sid)).toBeNull();
+      await s.close();
     });
   });
 

@@ -372,6 +372,20 @@ export function describeUserStoreContract(open: () => Promise<UserStoreSubject>)
       expect(await codeOf(store.setEmail(user.id, '  '))).toBe('ERR_BAD_REQUEST');
     });
 
+    it('reads the pending change: none at first, the newest one asked for, none once the address changed', async () => {
+      expect(await store.pendingEmailChangeId(user.id)).toBeNull();
+      await store.setPendingEmailChange(user.id, 'change-b');
+      await store.setPendingEmailChange(user.id, 'change-c');
+      expect(await store.pendingEmailChangeId(user.id)).toBe('change-c');
+      expect(await store.pendingEmailChangeId(other.id)).toBeNull();
+      await store.setEmail(user.id, 'c@example.org', 'change-c');
+      expect(await store.pendingEmailChangeId(user.id)).toBeNull();
+      await store.setPendingEmailChange(user.id, 'change-d');
+      await store.setEmail(user.id, 'set-by-admin@example.org');
+      expect(await store.pendingEmailChangeId(user.id)).toBeNull();
+      expect(await store.pendingEmailChangeId('nobody')).toBeNull();
+    });
+
     it('changes the address for the newest pending change only, once; any address change ends a pending one', async () => {
       await store.setPendingEmailChange(user.id, 'change-b');
       await store.setPendingEmailChange(user.id, 'change-c');

@@ -77,6 +77,10 @@ describe('changing the e-mail address: single use', () => {
     expect((await confirm(ada, await tokenSentTo('ada@example.com'))).status).toBe(303);
     expect((await hub.deps.users.findByEmail('ada@example.com'))?.email).toBe('ada@example.com');
 
+    // Its page says so already: the account has no pending change any more.
+    const page = await ada.get(`/account/email/confirm?token=${toB}`);
+    expect(page.status).toBe(400);
+    expect(page.body).not.toContain('action="/account/email/confirm"');
     const replayed = await confirm(ada, toB);
     expect(replayed.status).toBe(400);
     expect(replayed.body).toContain('This link is not valid');
@@ -108,6 +112,31 @@ describe('changing the e-mail address: single use', () => {
     // Still nothing for B's, now that C's is spent too.
     expect((await confirm(ada, toB)).status).toBe(400);
     expect((await hub.deps.users.findByEmail('c@example.org'))?.email).toBe('c@example.org');
+  });
+
+  it('shows a link replaced by a newer request as not valid on its page already, as a spent one, spending nothing', async () => {
+    const ada = await signIn(hub, 'ada@example.com');
+    await ask(ada, 'b@example.org');
+    const toB = await tokenSentTo('b@example.org');
+    await ask(ada, 'c@example.org');
+    const toC = await tokenSentTo('c@example.org');
+    const page = (token: string) => ada.get(`/account/email/confirm?token=${token}`);
+
+    const stale = await page(toB);
+    expect(stale.status).toBe(400);
+    expect(stale.body).toContain('This link is not valid: it expired, was used already, was replaced by a newer one');
+    expect(stale.body).not.toContain('action="/account/email/confirm"');
+    const newest = await page(toC);
+    expect(newest.status).toBe(200);
+    expect(newest.body).toContain('action="/account/email/confirm"');
+    expect(newest.body).toContain('c@example.org');
+    expect((await page(toC)).status).toBe(200);
+    expect((await page(toB)).status).toBe(400);
+
+    // The pages spent nothing: the newest link still changes the address, once.
+    expect((await confirm(ada, toC)).status).toBe(303);
+    expect((await hub.deps.users.findByEmail('c@example.org'))?.email).toBe('c@example.org');
+    expect((await page(toC)).status).toBe(400);
   });
 
   it('refuses the older link after a newer request for a taken address too, so the link cannot tell whether it was taken', async () => {

@@ -35,7 +35,7 @@ describe('deleting a user', () => {
     await hub.deps.sessions.linkSite(device.record.sid, { site: WWW, linkedAt: nowSeconds(hub.clock), src: HUB_HOST, secretHash: null, projectionKey: null });
     await hub.deps.users.createMagicLink({ tokenHash: 'c'.repeat(64), userId: first.user.id, email: first.user.email, expiresAt: nowSeconds(hub.clock) + 600, returnTo: null });
 
-    expect(await deleteUser(hub.deps, first.user, 'admin:someone')).toEqual({ endedSessions: 2 });
+    expect(await deleteUser(hub.deps, first.user, 'admin:someone')).toEqual({ endedSessions: 2, removed: expect.objectContaining({ id: first.user.id, email: first.user.email, disabled: true }) });
 
     expect(await hub.deps.users.findById(first.user.id)).toBeNull();
     expect(await hub.deps.sessions.listByUser(first.user.id)).toEqual([]);
@@ -64,7 +64,23 @@ describe('deleting a user', () => {
     expect((await hub.deps.audit.query({ type: 'user.deleted' }, { limit: 10 })).items).toEqual([]);
 
     hub.deps.users.delete = remove;
-    expect(await deleteUser(hub.deps, stuck, 'cli')).toEqual({ endedSessions: 0 });
+    expect(await deleteUser(hub.deps, stuck, 'cli')).toEqual({ endedSessions: 0, removed: expect.objectContaining({ id: signed.user.id }) });
     expect(await hub.deps.users.findById(signed.user.id)).toBeNull();
+  });
+
+  it('returns the account as it removed it, with the address it has now, or null when another deletion removed it first', async () => {
+    const signed = await signedInSession(hub);
+    await hub.deps.users.setEmail(signed.user.id, 'renamed@example.com');
+    // `signed.user` still names the old address: the owner is told at the one the account had.
+    const { removed } = await deleteUser(hub.deps, signed.user, 'cli');
+    expect(removed).toMatchObject({ id: signed.user.id, email: 'renamed@example.com' });
+
+    const other = await signedInSession(hub);
+    const remove = hub.deps.users.delete.bind(hub.deps.users);
+    hub.deps.users.delete = async (id) => {
+      await remove(id);
+      return false;
+    };
+    expect(await deleteUser(hub.deps, other.user, 'cli')).toEqual({ endedSessions: 1, removed: null });
   });
 });

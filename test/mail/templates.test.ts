@@ -1,4 +1,4 @@
-import { accountCreatedMessage, emailChangedMessage, emailChangeMessage, magicLinkMessage, newSignInMessage, passwordChangedMessage, passwordSetByAdminMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../src/mail/templates';
+import { accountCreatedMessage, accountDeletedByAdminMessage, emailChangedMessage, emailChangeMessage, magicLinkMessage, newSignInMessage, passwordChangedMessage, passwordSetByAdminMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../src/mail/templates';
 
 const at = new Date(Date.UTC(2025, 2, 1, 14, 5, 9));
 
@@ -133,6 +133,22 @@ describe('twoStepResetByAdminMessage', () => {
     expect(message.subject).toBe('Two-step sign-in was turned off for your Tessera account');
     expect(message.text).toContain('An administrator turned off two-step sign-in for your Tessera account at 2025-03-01 14:05 UTC.');
     expect(message.html).toContain('If you did not ask for this, contact your administrator at once.');
+  });
+});
+
+describe('accountDeletedByAdminMessage', () => {
+  it('says an administrator deleted the account, when, and that every session ended', () => {
+    const message = accountDeletedByAdminMessage({ to: 'ada@example.com', at });
+    expect(message.to).toBe('ada@example.com');
+    expect(message.subject).toBe('Your Tessera account was deleted');
+    expect(message.text).toContain('An administrator deleted your Tessera account at 2025-03-01 14:05 UTC.\nYou were signed out everywhere');
+    expect(message.html).toContain('<p>If you did not expect this, contact your administrator.</p>');
+  });
+
+  it('escapes the product name in the HTML part', () => {
+    const message = accountDeletedByAdminMessage({ to: 'ada@example.com', at, product: '<b>Shop</b>' });
+    expect(message.html).toContain('&lt;b&gt;Shop&lt;/b&gt;');
+    expect(message.html).not.toContain('<b>');
   });
 });
 

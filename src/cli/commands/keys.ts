@@ -19,7 +19,10 @@ export function formatKeys(keys: KeyInfo[]): string {
 
 export function registerKeysCommands(program: Command, io: CliIo): void {
   const keys = program.command('keys').description('list, rotate and retire signing keys');
-  const open = () => openKeyring(commandConfig(program, io), systemClock, cliLogger());
+  const open = () => {
+    const config = commandConfig(program, io);
+    return openKeyring(config, systemClock, cliLogger(config));
+  };
 
   keys
     .command('list')

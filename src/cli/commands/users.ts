@@ -4,17 +4,18 @@
  * session of theirs at once. Every change is audited with actor `cli`.
  *
  * The owner of the account is told by e-mail, through the hub's configured mailer, of what the
- * admin UI and API would tell them: two-step sign-in turned off (always), their sessions ended
- * by `disable` (with `admin.notifyOnRevoke`); and of a password set or removed by `passwd`
- * (always: the account page mails the same change). When that mail cannot be sent the change
- * stays made and the command exits 1 with `ERR_MAIL_SEND_FAILED` (src/cli/context.ts).
+ * admin UI and API would tell them: two-step sign-in turned off and the account deleted
+ * (always), their sessions ended by `disable` (with `admin.notifyOnRevoke`); and of a password
+ * set or removed by `passwd` (always: the account page mails the same change). When that mail
+ * cannot be sent the change stays made and the command exits 1 with `ERR_MAIL_SEND_FAILED`
+ * (src/cli/context.ts).
  */
 import type { Command } from 'commander';
 import { systemClock } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { parseDisplayName } from '../../core/users/display-name';
 import { parseEmailAddress } from '../../core/users/email-address';
-import { passwordSetByAdminMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../mail/templates';
+import { accountDeletedByAdminMessage, passwordSetByAdminMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../mail/templates';
 import { hashPassword } from '../../users/password';
 import type { UserRecord } from '../../ports';
 import { deleteUser } from '../../hub/revocation/delete-user';
@@ -129,11 +130,16 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
     .option('--yes', 'confirm: the account cannot be restored')
     .action(async (opts: { email: string; yes?: boolean }) => {
       if (!opts.yes) throw new TesseraError('ERR_BAD_REQUEST', `deleting ${opts.email} cannot be undone: add --yes to confirm`);
-      const ended = await withStores(program, io, async (stores, config) => {
+      const { ended, notice } = await withStores(program, io, async (stores, config) => {
         const user = await findUser(stores, opts.email);
-        return (await deleteUser({ ...revocationDeps(stores, config), users: stores.users }, user, 'cli')).endedSessions;
+        const mailer = cliMailer(config, io);
+        const { endedSessions, removed } = await deleteUser({ ...revocationDeps(stores, config), users: stores.users }, user, 'cli');
+        // Null when a concurrent deletion removed the account first: that one tells the owner.
+        const message = removed === null ? null : accountDeletedByAdminMessage({ to: removed.email, at: new Date(systemClock.now()) });
+        return { ended: endedSessions, notice: message === null ? null : await tellOwner(mailer, message) };
       });
       io.out(`deleted ${opts.email}; ended ${ended} session(s)`);
+      requireSent(notice);
     });
 
   users

@@ -10,7 +10,8 @@
  *   active   activatesAt <= now < retiredAt  signs (retiredAt null = open-ended)
  *   retired  retiredAt <= now                published until retiredAt + grace, then dropped
  *
- * `rotate()` at time T saves a new key with activatesAt = T + W and sets the old key's
+ * `rotate()` saves a new key at time T (taken once the key is generated, which can take seconds,
+ * and rounded up to a whole second) with activatesAt = T + W and sets the old key's
  * retiredAt = T + W, where W = jwksMaxAge + reloadInterval: every JWKS cache filled before T has
  * expired, and every hub instance has reloaded, before the new key signs its first token
  * (publish, then sign). The old key stays published for grace = maxTokenTtl + jwksMaxAge after
@@ -130,8 +131,9 @@ export class Keyring {
     }
     let keys = loadKeys(await store.load());
     if (keys.length === 0) {
+      const material = await generateKey(checked.algorithm);
       const now = nowSeconds(checked.clock);
-      const first = await generateStoredKey(checked.algorithm, now, now);
+      const first: StoredKey = { ...material, createdAt: now, activatesAt: now, retiredAt: null };
       await store.save(first);
       keys = loadKeys([first]);
       options.onGenerated?.(first.kid);
@@ -176,17 +178,23 @@ export class Keyring {
     if (pending) {
       throw new TesseraError('ERR_KEY_STATE', `rotation in progress: key ${pending.stored.kid} activates at ${pending.stored.activatesAt}`);
     }
-    const activatesAt = this.signer(now) ? now + this.options.jwksMaxAgeSeconds + this.options.reloadIntervalSeconds : now;
-    const fresh = await generateStoredKey(this.options.algorithm, now, activatesAt);
+    const material = await generateKey(this.options.algorithm);
+    // Timed from after the generation, which takes up to seconds: an instance that listed the
+    // keys just before the save must still learn of the key a whole window before it signs. The
+    // start is rounded up to a whole second, which the window must not lose either.
+    const savedAtMs = this.options.clock.now();
+    const savedAt = Math.floor(savedAtMs / 1000);
+    const activatesAt = this.signer(savedAt) ? Math.ceil(savedAtMs / 1000) + this.options.jwksMaxAgeSeconds + this.options.reloadIntervalSeconds : savedAt;
+    const fresh: StoredKey = { ...material, createdAt: savedAt, activatesAt, retiredAt: null };
     // The new key is saved before the old one is scheduled to retire, so a reader never sees
     // the old key ending without its successor.
     await this.store.save(fresh);
     for (const key of this.keys) {
       if (key.stored.retiredAt === null) await this.store.save({ ...key.stored, retiredAt: activatesAt });
     }
-    await this.dropExpired(now);
+    await this.dropExpired(savedAt);
     await this.reload();
-    return this.info(fresh, now);
+    return this.info(fresh, savedAt);
   }
 
   /**
@@ -327,14 +335,15 @@ function loadKey(stored: StoredKey): LoadedKey {
   };
 }
 
-async function generateStoredKey(alg: SigningAlgorithm, createdAt: number, activatesAt: number): Promise<StoredKey> {
+/** A new key pair's private half and kid; the caller times it once it exists. */
+async function generateKey(alg: SigningAlgorithm): Promise<Pick<StoredKey, 'kid' | 'alg' | 'privateKeyPem'>> {
   const { privateKey } =
     alg === 'RS256'
       ? await generateKeyPairAsync('rsa', { modulusLength: 2048, publicExponent: 0x10001 })
       : await generateKeyPairAsync('ec', { namedCurve: 'P-256' });
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const { kid } = publicJwk(createPublicKey(privateKey), alg);
-  return { kid, alg, createdAt, activatesAt, retiredAt: null, privateKeyPem };
+  return { kid, alg, privateKeyPem };
 }
 
 function positiveInteger(name: string, value: number): number {

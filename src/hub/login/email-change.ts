@@ -46,6 +46,15 @@ export function emailChangeLink(deps: Pick<HubDeps, 'config' | 'clock' | 'keyrin
   return `${deps.config.publicUrl}/account/email/confirm?token=${token}`;
 }
 
+/**
+ * Whether `change` is still the account's pending one: false once a newer change was asked for,
+ * or the address changed. Only a read, for the link's page; the change itself is made only for
+ * the pending one, atomically (`setEmail` with it).
+ */
+export async function isPendingEmailChange(deps: Pick<HubDeps, 'users'>, change: EmailChange): Promise<boolean> {
+  return (await deps.users.pendingEmailChangeId(change.userId)) === change.jti;
+}
+
 /** The change `token` asks for, if it is a live one of the hub's and `user` still has the address it starts from; null otherwise. */
 export async function pendingEmailChange(deps: Pick<HubDeps, 'config' | 'clock' | 'keyring'>, user: UserRecord, token: string): Promise<EmailChange | null> {
   const claims = await readHubToken(deps, EMAIL_CHANGE_TYP, token, deps.config.login.magicLinkTtlSeconds);

@@ -280,6 +280,11 @@ export class PostgresUserStore implements UserStore, MagicLinkStore {
     if (rowCount === 0) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
   }
 
+  async pendingEmailChangeId(id: string): Promise<string | null> {
+    const { rows } = await this.query<{ email_change_id: string | null }>('SELECT email_change_id FROM users WHERE id = $1', [id]);
+    return rows[0]?.email_change_id ?? null;
+  }
+
   async setTotp(id: string, totp: { secret: string; recoveryCodeHashes: string[] } | null): Promise<UserRecord> {
     const values =
       totp === null ? [null, null, []] : [checkTotpSecret(totp.secret), nowSeconds(this.clock), uniqueCodeHashes(totp.recoveryCodeHashes)];

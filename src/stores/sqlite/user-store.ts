@@ -153,6 +153,7 @@ function prepareStatements(db: Database.Database) {
       `UPDATE users SET email = @email, email_normalized = @key, email_change_id = NULL WHERE id = @id AND (@pending IS NULL OR email_change_id = @pending) RETURNING ${userColumns}`,
     ),
     setPendingEmailChange: db.prepare<[string, string]>('UPDATE users SET email_change_id = ? WHERE id = ?'),
+    pendingEmailChange: db.prepare<[string], { email_change_id: string | null }>('SELECT email_change_id FROM users WHERE id = ?'),
     setTotp: db.prepare<[string | null, number | null, string, string], UserRow>(
       `UPDATE users SET totp_secret = ?, totp_enabled_at = ?, totp_last_step = NULL, totp_recovery_codes = ? WHERE id = ? RETURNING ${userColumns}`,
     ),
@@ -375,6 +376,10 @@ export class SqliteUserStore implements UserStore, MagicLinkStore {
 
   async setPendingEmailChange(id: string, changeId: string): Promise<void> {
     if (this.run(() => this.statements.setPendingEmailChange.run(changeId, id)).changes === 0) throw new TesseraError('ERR_USER_NOT_FOUND', 'no such user');
+  }
+
+  async pendingEmailChangeId(id: string): Promise<string | null> {
+    return this.run(() => this.statements.pendingEmailChange.get(id))?.email_change_id ?? null;
   }
 
   async createMagicLink(link: NewMagicLink): Promise<void> {

@@ -7,9 +7,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { nowSeconds } from '../../../src/core/clock';
 import { createSessionRecord } from '../../../src/core/sessions/session';
 import type { AdminScope, SessionRecord, UserRecord } from '../../../src/ports';
+import { silentLogger } from '../../../src/log/logger';
+import { createMailer } from '../../../src/mail/mailer';
 import { hashPassword } from '../../../src/users/password';
 import { CookieClient, csrfFrom } from '../../support/client';
 import { startTestHub, testConfig, type TestHub } from '../../support/hub';
+import { readMessage, startSmtpServer, type SmtpTestServer } from '../../support/smtp';
 
 const hubOrigin = 'https://hub.example.com';
 const sameOrigin = { origin: hubOrigin, 'sec-fetch-site': 'same-origin' };
@@ -197,5 +200,56 @@ describe('managing users', () => {
       const noToken = await client.post(`/admin/users/${root.id}/delete`, {}, sameOrigin);
       expect(noToken.status).toBe(403);
     });
+  });
+});
+
+describe('the notice of a deletion, through a real SMTP server', () => {
+  let smtp: SmtpTestServer;
+  let hub: TestHub;
+  let root: UserRecord;
+  let ada: UserRecord;
+
+  beforeEach(async () => {
+    smtp = await startSmtpServer();
+    const mailer = createMailer({ transport: 'smtp', from: 'login@hub.example.com', smtp: { host: '127.0.0.1', port: smtp.port, secure: false } }, silentLogger());
+    hub = await startTestHub({ mailer });
+    const passwordHash = await hashPassword(password);
+    root = await hub.deps.users.create({ email: 'root@example.com', passwordHash, roles: ['admin'] });
+    ada = await hub.deps.users.create({ email: 'Ada@Example.com', passwordHash });
+  });
+  afterEach(async () => {
+    await hub.close();
+    await smtp.close();
+  });
+
+  /** The one message the hub sent (it does not wait for the mail before answering). */
+  async function onlyMail() {
+    for (let i = 0; i < 100 && smtp.messages.length === 0; i += 1) await new Promise((r) => setTimeout(r, 20));
+    expect(smtp.messages).toHaveLength(1);
+    return { envelope: smtp.messages[0]!, mail: readMessage(smtp.messages[0]!.raw) };
+  }
+
+  it('tells the owner, at the address the account had, once the API deleted it', async () => {
+    const { token } = await hub.deps.adminTokens.create({ name: 'test', scopes: ['users:write'], createdBy: 'cli', expiresAt: null });
+    const res = await fetch(`${hub.url}/api/v1/admin/users/${ada.id}/delete`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(await hub.deps.users.findById(ada.id)).toBeNull();
+    const { envelope, mail } = await onlyMail();
+    expect([envelope.from, envelope.to]).toEqual(['login@hub.example.com', ['Ada@example.com']]);
+    expect(mail.headers.subject).toBe('Your Tessera account was deleted');
+    expect(mail.text).toContain('An administrator deleted your Tessera account at 2026-11-22 12:00 UTC.');
+    expect(mail.text).toContain('You were signed out everywhere');
+  });
+
+  it('tells the owner when the admin UI deleted the account, and nobody when the deletion was refused', async () => {
+    const client = new CookieClient(hub.url);
+    const login = await client.get('/login');
+    expect([200, 303]).toContain((await client.post('/login', { _csrf: csrfFrom(login.body), email: 'root@example.com', password }, sameOrigin)).status);
+    const csrf = csrfFrom((await client.get('/admin/users')).body);
+    expect((await client.post(`/admin/users/${root.id}/delete`, { _csrf: csrf }, sameOrigin)).status).toBe(403);
+    expect((await client.post(`/admin/users/${ada.id}/delete`, { _csrf: csrf }, sameOrigin)).status).toBe(303);
+    const { envelope, mail } = await onlyMail();
+    expect(envelope.to).toEqual(['Ada@example.com']);
+    expect(mail.headers.subject).toBe('Your Tessera account was deleted');
   });
 });
