@@ -72,30 +72,25 @@ export function newSignInMessage(input: { to: string; device: string | null; ip:
 }
 
 /**
- * The optional notice that an administrator ended all of the user's sessions.
+ * The optional notice that an administrator ended the user's sessions: `scope` 'all' (every
+ * one: signed out everywhere) or 'one' (a single session: signed out on that device only).
  *
  * @example
- * await mailer.send(sessionsEndedByAdminMessage({ to: user.email, at: new Date(clock.now()) }));
+ * await mailer.send(sessionsEndedByAdminMessage({ to: user.email, scope: 'all', at: new Date(clock.now()) }));
  */
-export function sessionsEndedByAdminMessage(input: { to: string; at: Date; product?: string }): MailMessage {
+export function sessionsEndedByAdminMessage(input: { to: string; scope: 'one' | 'all'; at: Date; product?: string }): MailMessage {
   const product = input.product ?? defaultProduct;
   const when = formatUtc(input.at);
+  const what = input.scope === 'all' ? `ended all of your ${product} sessions` : `ended one of your ${product} sessions`;
+  const outcome = input.scope === 'all' ? 'You have been signed out everywhere; sign in again to continue.' : 'The device or browser of that session has been signed out; your other sessions go on.';
   return {
     to: input.to,
     subject: `You were signed out of ${product}`,
-    text: [
-      'Hello,',
-      '',
-      `An administrator ended all of your ${product} sessions at ${when}.`,
-      'You have been signed out everywhere; sign in again to continue.',
-      '',
-      'If you did not expect this, contact your administrator.',
-      '',
-    ].join('\n'),
+    text: ['Hello,', '', `An administrator ${what} at ${when}.`, outcome, '', 'If you did not expect this, contact your administrator.', ''].join('\n'),
     html: page([
       '<p>Hello,</p>',
-      `<p>An administrator ended all of your ${escapeHtml(product)} sessions at ${escapeHtml(when)}.<br>`,
-      'You have been signed out everywhere; sign in again to continue.</p>',
+      `<p>An administrator ${escapeHtml(what)} at ${escapeHtml(when)}.<br>`,
+      `${escapeHtml(outcome)}</p>`,
       '<p>If you did not expect this, contact your administrator.</p>',
     ]),
   };

@@ -141,7 +141,9 @@ describe('tessera admin commands', () => {
       expect(await tessera('sessions', 'revoke', adaSessions[0]!.sid)).toBe(0);
       expect(await tessera('sessions', 'revoke', '--user', 'bob@example.com')).toBe(0);
       expect(smtp.messages.map((m) => m.to)).toEqual([['ada@example.com'], ['bob@example.com']]);
-      expect(readMessage(smtp.messages[0]!.raw).text).toContain('An administrator ended all of your Tessera sessions at ');
+      // One session ended: the notice says one, not all (the person's other sessions go on).
+      expect(readMessage(smtp.messages[0]!.raw).text).toContain('An administrator ended one of your Tessera sessions at ');
+      expect(readMessage(smtp.messages[1]!.raw).text).toContain('An administrator ended all of your Tessera sessions at ');
 
       // The sessions end whatever the mail server does; the command says the person was not told.
       const down = createServer();

@@ -85,11 +85,21 @@ describe('newSignInMessage', () => {
 
 describe('sessionsEndedByAdminMessage', () => {
   it('says who ended the sessions and when', () => {
-    const message = sessionsEndedByAdminMessage({ to: 'ada@example.com', at, product: 'Example & Co' });
+    const message = sessionsEndedByAdminMessage({ to: 'ada@example.com', scope: 'all', at, product: 'Example & Co' });
     expect(message.to).toBe('ada@example.com');
     expect(message.subject).toBe('You were signed out of Example & Co');
     expect(message.text).toContain('An administrator ended all of your Example & Co sessions at 2025-03-01 14:05 UTC.');
     expect(message.html).toContain('An administrator ended all of your Example &amp; Co sessions at 2025-03-01 14:05 UTC.');
+    expect(message.text).toContain('You have been signed out everywhere');
+  });
+
+  it('says one session ended, not all, when an administrator ended a single session', () => {
+    const message = sessionsEndedByAdminMessage({ to: 'ada@example.com', scope: 'one', at });
+    expect(message.text).toContain('An administrator ended one of your Tessera sessions at 2025-03-01 14:05 UTC.');
+    expect(message.text).toContain('your other sessions go on');
+    expect(message.text).not.toContain('all of your');
+    expect(message.text).not.toContain('everywhere');
+    expect(message.html).not.toContain('everywhere');
   });
 });
 

@@ -99,19 +99,19 @@ export function registerSessionsCommands(program: Command, io: CliIo): void {
         const mailer = config.admin.notifyOnRevoke ? cliMailer(config, io) : null;
         const deps = revocationDeps(stores, config);
         /** The owner of the ended sessions told, as `notifySessionsEnded` does for the admin UI and API. */
-        const tell = async (userId: string | null): Promise<OwnerNotice | null> => {
+        const tell = async (userId: string | null, scope: 'one' | 'all'): Promise<OwnerNotice | null> => {
           if (mailer === null || userId === null) return null;
           const user = await stores.users.findById(userId);
-          return user === null ? null : tellOwner(mailer, sessionsEndedByAdminMessage({ to: user.email, at: new Date(systemClock.now()) }));
+          return user === null ? null : tellOwner(mailer, sessionsEndedByAdminMessage({ to: user.email, scope, at: new Date(systemClock.now()) }));
         };
         if (opts.user !== undefined) {
           const user = await findUser(stores, opts.user);
           const all = await revokeUserSessions(deps, user.id, 'admin', 'cli');
-          return { ended: all, notice: await tell(user.id) };
+          return { ended: all, notice: await tell(user.id, 'all') };
         }
         const one = await revokeSession(deps, checkedSid(sid!), 'admin', 'cli');
         if (one === null) throw new TesseraError('ERR_NOT_FOUND', `no live session ${sid}`);
-        return { ended: [one], notice: await tell(one.userId) };
+        return { ended: [one], notice: await tell(one.userId, 'one') };
       });
       io.out(`ended ${ended.length} session(s)${ended.length > 0 ? `: ${ended.map((s) => s.sid).join(' ')}` : ''}`);
       requireSent(notice);

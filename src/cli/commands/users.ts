@@ -117,7 +117,7 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
         await stores.users.setDisabled(user.id, true);
         await stores.audit.append({ type: 'user.disabled', actor: 'cli', userId: user.id });
         const count = (await revokeUserSessions(revocationDeps(stores, config), user.id, 'user-disabled', 'cli')).length;
-        return { ended: count, notice: mailer === null ? null : await tellOwner(mailer, sessionsEndedByAdminMessage({ to: user.email, at: new Date(systemClock.now()) })) };
+        return { ended: count, notice: mailer === null ? null : await tellOwner(mailer, sessionsEndedByAdminMessage({ to: user.email, scope: 'all', at: new Date(systemClock.now()) })) };
       });
       io.out(`disabled ${opts.email}; ended ${ended} session(s)`);
       requireSent(notice);

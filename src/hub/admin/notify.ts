@@ -8,13 +8,14 @@ import type { Context } from 'koa';
 import { accountDeletedByAdminMessage, sessionsEndedByAdminMessage, twoStepResetByAdminMessage } from '../../mail/templates';
 import type { HubDeps } from '../deps';
 
-export function notifySessionsEnded(deps: HubDeps, ctx: Context, userId: string | null): void {
+/** `scope`: whether every session of the user was ended, or one. */
+export function notifySessionsEnded(deps: HubDeps, ctx: Context, userId: string | null, scope: 'one' | 'all'): void {
   if (!deps.config.admin.notifyOnRevoke || userId === null) return;
   const log = ctx.state.log;
   (async () => {
     const user = await deps.users.findById(userId);
     if (user === null) return;
-    await deps.mailer.send(sessionsEndedByAdminMessage({ to: user.email, at: new Date(deps.clock.now()) }));
+    await deps.mailer.send(sessionsEndedByAdminMessage({ to: user.email, scope, at: new Date(deps.clock.now()) }));
   })().catch((err: unknown) => log.warn({ code: (err as { code?: unknown }).code, userId }, 'sessions-ended notice not sent'));
 }
 

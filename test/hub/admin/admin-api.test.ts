@@ -136,6 +136,15 @@ describe('admin API', () => {
     const mail = readFileSync(join(hub.mailDir, mails()[0]!), 'utf8');
     expect(mail).toMatch(/^To: carol@example\.com/m);
     expect(mail).toMatch(/^Subject: You were signed out of Tessera/m);
+    expect(mail).toContain('ended all of your Tessera sessions');
+
+    // One session of two ended: the notice says one, and that the others go on.
+    const [first] = [await newSession(carol, '192.0.2.9', nowSeconds(hub.clock)), await newSession(carol, '192.0.2.10', nowSeconds(hub.clock))];
+    expect((await call('POST', `/sessions/${first.sid}/revoke`, admin.token)).status).toBe(200);
+    for (let i = 0; i < 100 && mails().length === 1; i += 1) await new Promise((r) => setTimeout(r, 20));
+    const second = mails().map((f) => readFileSync(join(hub.mailDir, f), 'utf8')).find((m) => m !== mail);
+    expect(second).toContain('ended one of your Tessera sessions');
+    expect(second).not.toContain('everywhere');
   });
 
   it('disables a user (ending their sessions, reason user-disabled) and enables them again', async () => {

@@ -26,7 +26,7 @@ export const adminApiSessionRevoke: RouteFactory = (deps) => ({
       const ended = await revokeSession(deps, sid, 'admin', actor);
       if (ended === null) throw new TesseraError('ERR_NOT_FOUND', 'No such session');
       await recordAdminAction(deps.audit, ctx, actor, 'session.revoke', sid, ended.userId);
-      notifySessionsEnded(deps, ctx, ended.userId);
+      notifySessionsEnded(deps, ctx, ended.userId, 'one');
       ctx.body = { revoked: [sid] };
     },
   ],

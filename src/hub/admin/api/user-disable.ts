@@ -27,7 +27,7 @@ function setDisabled(disabled: boolean): RouteFactory {
         const actor = tokenActor(ctx);
         const user = await deps.users.setDisabled(found.id, disabled);
         const ended = disabled ? await revokeUserSessions(deps, user.id, 'user-disabled', actor) : [];
-        if (disabled) notifySessionsEnded(deps, ctx, user.id);
+        if (disabled) notifySessionsEnded(deps, ctx, user.id, 'all');
         await deps.audit.append({ type: disabled ? 'user.disabled' : 'user.enabled', actor, userId: user.id, ip: ctx.ip || null });
         await recordAdminAction(deps.audit, ctx, actor, `user.${verb}`, user.id, user.id);
         ctx.body = { user: userJson(user), revoked: ended.map((s) => s.sid) };

@@ -21,7 +21,7 @@ export const adminApiUserSessionsRevoke: RouteFactory = (deps) => ({
       const actor = tokenActor(ctx);
       const ended = await revokeUserSessions(deps, user.id, 'admin', actor);
       await recordAdminAction(deps.audit, ctx, actor, 'user.sessions.revoke', user.id, user.id);
-      notifySessionsEnded(deps, ctx, user.id);
+      notifySessionsEnded(deps, ctx, user.id, 'all');
       ctx.body = { revoked: ended.map((s) => s.sid) };
     },
   ],

@@ -23,7 +23,7 @@ export const adminSessionRevoke: RouteFactory = (deps) => ({
       const ended = isSessionId(sid) ? await revokeSession(deps, sid, 'admin', actor) : null;
       if (ended === null) throw new TesseraError('ERR_NOT_FOUND', 'No such session.');
       await recordAdminAction(deps.audit, ctx, actor, 'session.revoke', sid, ended.userId);
-      notifySessionsEnded(deps, ctx, ended.userId);
+      notifySessionsEnded(deps, ctx, ended.userId, 'one');
       ctx.status = 303;
       ctx.redirect('/admin?done=revoked');
     },

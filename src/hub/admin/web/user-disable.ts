@@ -29,7 +29,7 @@ function setDisabled(disabled: boolean): RouteFactory {
         const actor = adminActor(ctx);
         await deps.users.setDisabled(found.id, disabled);
         if (disabled) await revokeUserSessions(deps, found.id, 'user-disabled', actor);
-        if (disabled) notifySessionsEnded(deps, ctx, found.id);
+        if (disabled) notifySessionsEnded(deps, ctx, found.id, 'all');
         await deps.audit.append({ type: disabled ? 'user.disabled' : 'user.enabled', actor, userId: found.id, ip: ctx.ip || null });
         await recordAdminAction(deps.audit, ctx, actor, `user.${verb}`, found.id, found.id);
         ctx.status = 303;

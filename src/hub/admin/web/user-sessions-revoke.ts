@@ -22,7 +22,7 @@ export const adminUserSessionsRevoke: RouteFactory = (deps) => ({
       const actor = adminActor(ctx);
       await revokeUserSessions(deps, user.id, 'admin', actor);
       await recordAdminAction(deps.audit, ctx, actor, 'user.sessions.revoke', user.id, user.id);
-      notifySessionsEnded(deps, ctx, user.id);
+      notifySessionsEnded(deps, ctx, user.id, 'all');
       ctx.status = 303;
       ctx.redirect('/admin?done=user-revoked');
     },
