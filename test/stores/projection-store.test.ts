@@ -137,7 +137,7 @@ describeWithRedis('Redis projection store', () => {
   it('gives up with ERR_STORE_UNAVAILABLE when the key changes under every attempt, leaving it as the application wrote it', async () => {
     const key = `${subject.keyPrefix}busy`;
     await subject.app.set(key, 'n|i:0;', 'EX', 60);
-    // Without auto-pipelining: its pipelines call the client's script functions, which this test replaces.
+    // Without auto-pipelining (the default): its pipelines would call the client's script functions, which this test replaces.
     const client = createRedisClient(redisUrl, { enableAutoPipelining: false });
     const store = new RedisProjectionStore(client, { clock: subject.clock, prefix: subject.prefix });
     const commands = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;

@@ -183,7 +183,7 @@ describeWithRedis('Redis stores', () => {
         const listed = await sessions.listByUser('user-1', current);
         expect(listed.map((r) => r.sid)).toEqual(['sid-2', 'sid-1']);
         expect(listed[0]).toBe(current);
-        // Only sid-1 was read (auto-pipelining calls the command once more on its pipeline).
+        // Only sid-1 was read.
         expect(new Set(load.mock.calls.map(([key]) => key))).toEqual(new Set([keys.session('sid-1')]));
       } finally {
         load.mockRestore();
@@ -306,7 +306,7 @@ describe('createRedisClient', () => {
 
   it('passes redis:// and rediss:// URLs to ioredis with fail-fast defaults', () => {
     const redis = createRedisClient('redis://:p%40ss@cache.internal:6380/2', lazy) as Redis;
-    expect(redis.options).toMatchObject({ host: 'cache.internal', port: 6380, db: 2, password: 'p@ss', enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+    expect(redis.options).toMatchObject({ host: 'cache.internal', port: 6380, db: 2, password: 'p@ss', enableAutoPipelining: false, maxRetriesPerRequest: 1 });
     redis.disconnect();
     const tls = createRedisClient('rediss://cache.internal', lazy) as Redis;
     expect(tls.options.tls).toBeDefined();
@@ -337,7 +337,7 @@ describe('createRedisClient', () => {
       { host: '10.0.0.2', port: 7001 },
     ]);
     expect(cluster.options.redisOptions).toMatchObject({ username: 'ops', password: 'pw', maxRetriesPerRequest: 1 });
-    expect(cluster.options.enableAutoPipelining).toBe(true);
+    expect(cluster.options.enableAutoPipelining).toBe(false);
     cluster.disconnect();
   });
 

@@ -8,7 +8,7 @@
  * Merging with what the application stored is optimistic, a compare-and-set script: read the
  * value, merge in JavaScript (src/core/projection/plan.ts), then write only if the key still
  * holds exactly the bytes read, else merge again with what it holds now. Not WATCH/MULTI: every
- * store shares one auto-pipelined connection, and an EXEC of any transaction on it clears every
+ * store shares one connection, and an EXEC of any transaction on it clears every
  * WATCH of that connection, so concurrent merges would silently lose their protection. The
  * script is one key, so it runs on Redis Cluster as well.
  *

@@ -169,8 +169,8 @@ interface Now {
 }
 
 /**
- * `SessionStore` over Redis. Share one client with `RedisReplayStore` (auto-pipelining batches
- * both stores' commands together); `close()` of either closes it, once.
+ * `SessionStore` over Redis. Share one client with `RedisReplayStore` (one connection for both
+ * stores' commands); `close()` of either closes it, once.
  *
  * `purgeExpired` deletes sessions that are dead by the injected clock but not yet expired by
  * Redis, and prunes index entries whose session Redis has expired; it returns how many sessions
