@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import { availableParallelism, hostname } from 'node:os';
+import path from 'node:path';
 import { loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import { systemClock, type Clock } from './core/clock';
@@ -16,7 +17,7 @@ import { lingerOnUnreadBodies } from './hub/unread-bodies';
 import { createLogger, type Logger } from './log/logger';
 import { DirectoryKeyStore } from './stores/keys-dir/key-store';
 import { createMailer, type MailLogger } from './mail/mailer';
-import type { Mailer } from './ports';
+import type { KeyStore, Mailer } from './ports';
 import type { HubDeps } from './hub/deps';
 import { createRateLimiter } from './stores/rate-limit/limiters';
 import { openStores, type OpenedStores } from './stores/open';
@@ -44,9 +45,12 @@ export interface RunningHub {
   stop(): Promise<void>;
 }
 
-/** Opens the keyring over `keys.dir`, generating the first key when there is none. */
-export function openKeyring(config: Config, clock: Clock, logger: Logger): Promise<Keyring> {
-  return Keyring.open(new DirectoryKeyStore(config.keys.dir), {
+/**
+ * Opens the keyring over `keys.dir` (or `store`, the CLI's check of that directory), generating
+ * the first key when there is none.
+ */
+export function openKeyring(config: Config, clock: Clock, logger: Logger, store: KeyStore = new DirectoryKeyStore(config.keys.dir)): Promise<Keyring> {
+  return Keyring.open(store, {
     algorithm: config.tokens.algorithm,
     clock,
     maxTokenTtlSeconds: config.tokens.ttlSeconds + config.tokens.clockToleranceSeconds,
@@ -54,7 +58,8 @@ export function openKeyring(config: Config, clock: Clock, logger: Logger): Promi
     // Another instance sees a rotation only after its next reload: a new key must not sign
     // before every instance and every JWKS cache can know it.
     reloadIntervalSeconds: config.keys.reloadIntervalSeconds,
-    onGenerated: (kid) => logger.warn({ kid, dir: config.keys.dir }, 'no signing key found: generated a new one'),
+    // Absolute: a relative keys.dir is taken from the working directory, which the log does not show.
+    onGenerated: (kid) => logger.warn({ kid, dir: path.resolve(config.keys.dir) }, 'no signing key found: generated a new one'),
   });
 }
 
@@ -62,7 +67,7 @@ export function openKeyring(config: Config, clock: Clock, logger: Logger): Promi
  * The back-channel logout worker of this process (started by {@link startMaintenance}): mints
  * each delivery's logout token when it is sent, sends it where `config.sites` says the site's
  * back-channel URI is then (a site no longer configured, or without one, has its deliveries
- * dropped), and records every give-up in the audit log.
+ * dropped), and records every give-up and every drop in the audit log.
  * `options.fetch` replaces the global fetch (the demo's, trusting its development CA);
  * `options.metrics` counts every attempt's outcome.
  */
@@ -90,6 +95,11 @@ export function createDeliveryWorker(
       stores.audit
         .append({ type: 'outbox.gave_up', actor: 'system', userId: d.sub, sid: d.sid, site: d.site, reason: d.reason, details: { delivery: d.id, attempts: d.attempts, error: d.lastError } })
         .catch((err: unknown) => logger.error({ err, delivery: d.id }, 'recording a give-up in the audit log failed'));
+    },
+    onDrop: (d) => {
+      stores.audit
+        .append({ type: 'outbox.dropped', actor: 'system', userId: d.sub, sid: d.sid, site: d.site, reason: d.reason, details: { delivery: d.id, why: d.lastError } })
+        .catch((err: unknown) => logger.error({ err, delivery: d.id }, 'recording a drop in the audit log failed'));
     },
   });
 }

@@ -645,6 +645,7 @@ export const AUDIT_EVENT_TYPES = [
   'user.disabled',
   'user.enabled',
   'outbox.gave_up',
+  'outbox.dropped',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { heapGrowingPercent, oneCoreFlags, tuneGarbageCollector } from '../src/gc-tuning';
 
@@ -62,7 +63,6 @@ describe('tuneGarbageCollector', () => {
     expect(result.status).toBe(0);
     const out = JSON.parse(result.stdout) as { set: string[]; kinds: number[]; newSpace: number };
     expect(out.set).toEqual([growth, ...oneCoreFlags]);
-    const { constants } = require('node:perf_hooks') as typeof import('node:perf_hooks');
     expect(out.kinds).toEqual(expect.arrayContaining([constants.NODE_PERFORMANCE_GC_MINOR, constants.NODE_PERFORMANCE_GC_MAJOR]));
     // The young generation stayed at its starting size (two 1 MiB semi-spaces), not V8's 2 × 16 MiB.
     expect(out.newSpace).toBeLessThanOrEqual(4 * 1024 * 1024);

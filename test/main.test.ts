@@ -155,6 +155,12 @@ describe('the hub process: back-channel logout wiring', () => {
         [removed, `${siteOrigin}/removed/backchannel-logout`, 'dropped', 'site not configured'],
         [siteOrigin, `${siteOrigin}/v2/backchannel-logout`, 'delivered', null],
       ]);
+      // The drop is audited, as a give-up is.
+      await new Promise((resolve) => setImmediate(resolve));
+      const [dropped] = (await stores.outbox.list({ status: 'dropped' }, { limit: 5 })).items;
+      expect((await stores.audit.query({ type: 'outbox.dropped' }, { limit: 5 })).items).toEqual([
+        expect.objectContaining({ actor: 'system', userId: 'user-1', sid: 'b'.repeat(22), site: removed, reason: 'admin', details: { delivery: dropped!.id, why: 'site not configured' } }),
+      ]);
     } finally {
       await stores.close();
     }

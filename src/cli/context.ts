@@ -12,7 +12,7 @@ import type { RevocationDeps } from '../hub/revocation/revoke';
 import { createLogger, type Logger } from '../log/logger';
 import { configuredMailer } from '../main';
 import type { MailMessage, Mailer } from '../ports';
-import { openStores, type OpenedStores } from '../stores/open';
+import { openStores, storeLocations, type OpenedStores } from '../stores/open';
 import type { CliIo } from './io';
 
 export function commandConfig(program: Command, io: CliIo): Config {
@@ -28,10 +28,17 @@ export function cliLogger(config: Config): Logger {
   return createLogger({ level: config.log.level, destination: pino.destination(2) });
 }
 
-/** Runs `work` with the configured stores open, closing them however it ends. */
+/**
+ * Runs `work` with the configured stores open, closing them however it ends. Says first, at info
+ * level, which stores these are ({@link storeLocations}: absolute SQLite paths, URLs without
+ * credentials): a relative path is taken from the working directory, so a command run elsewhere
+ * than the hub opens (or creates) other files than the hub's.
+ */
 export async function withStores<T>(program: Command, io: CliIo, work: (stores: OpenedStores, config: Config) => Promise<T>): Promise<T> {
   const config = commandConfig(program, io);
-  const stores = await openStores(config, systemClock, cliLogger(config));
+  const logger = cliLogger(config);
+  logger.info(storeLocations(config), 'stores of this command');
+  const stores = await openStores(config, systemClock, logger);
   try {
     return await work(stores, config);
   } finally {

@@ -5,6 +5,7 @@
  * them in one pass instead of one restart per mistake.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TesseraError } from '../core/errors';
@@ -91,8 +92,11 @@ function warningsFor(config: Config): string[] {
         'use sqlite: or redis:// outside development',
     );
   }
-  if (production && config.mail.transport === 'file' && config.login.notifyNewSignIn) {
-    warnings.push(`mail.transport (TESSERA_MAIL_TRANSPORT) is file in production: e-mails are written to ${config.mail.dir}, nobody receives them`);
+  // Magic links are refused with the file transport in production (schema.ts), but account
+  // notices and e-mail change links are mailed whatever the login settings. The directory is
+  // named as the file transport resolves it: from the working directory of the process.
+  if (production && config.mail.transport === 'file') {
+    warnings.push(`mail.transport (TESSERA_MAIL_TRANSPORT) is file in production: e-mails to account holders (notices, e-mail change links) are written to ${path.resolve(config.mail.dir)}, nobody receives them`);
   }
   for (const site of config.sites) {
     // A site with an API credential runs the SDK and keeps sessions of its own: without a

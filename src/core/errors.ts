@@ -63,6 +63,8 @@ export type TesseraErrorCode =
   | 'ERR_KEY_STATE'
   | 'ERR_KEY_NO_ACTIVE'
   | 'ERR_KEY_INVALID'
+  // a command that changes keys found none where it looked (run elsewhere than the hub?)
+  | 'ERR_KEYS_NOT_FOUND'
   // configuration
   | 'ERR_CONFIG_INVALID'
   // stores

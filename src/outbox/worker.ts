@@ -9,7 +9,8 @@
  * configured then (`configuredSite`), not from the URI it was queued with: a site whose
  * back-channel URI changed gets the logout at its new URI (recorded on the delivery), and a
  * site removed from the configuration, or left without a back-channel URI, gets nothing — the
- * delivery is `dropped` at once, without minting a token or retrying, and logged. A removed
+ * delivery is `dropped` at once, without minting a token or retrying, logged, and announced to
+ * `onDrop`. A removed
  * site's domain may since belong to someone else; it must not keep receiving the `sid` and
  * `sub` of sessions. With several hub instances whose configurations differ for a while (a
  * rolling change), the instance that claims a delivery decides it with its own.
@@ -65,6 +66,11 @@ export interface OutboxWorkerOptions {
   random?: () => number;
   /** Told about every delivery the worker gave up on, after it was recorded as failed. */
   onGiveUp?: (delivery: Delivery) => void;
+  /**
+   * Told about every delivery the worker dropped (its site no longer takes it), after it was
+   * recorded as dropped, with the why in `lastError`. Errors it throws are logged.
+   */
+  onDrop?: (delivery: Delivery) => void;
   /**
    * Told the outcome of every attempt once the outbox recorded it: `delivered`, `retry` (failed,
    * due again later), `failed` (given up) or `dropped` (its site no longer takes it). For
@@ -135,7 +141,7 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
  * worker.kick();
  */
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
-  const { outbox, clock, mint, logger, workerId, configuredSite, onGiveUp, onOutcome } = options;
+  const { outbox, clock, mint, logger, workerId, configuredSite, onGiveUp, onDrop, onOutcome } = options;
   const fetchImpl = options.fetch ?? fetch;
   const pollIntervalMs = positiveInteger('pollIntervalMs', options.pollIntervalMs);
   const batch = positiveInteger('batch', options.batch, 500);
@@ -193,12 +199,18 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const uri = site?.backchannelLogoutUri ?? null;
     if (uri === null) {
       const why = site === null ? dropReasons.notConfigured : dropReasons.noUri;
-      if (!(await outbox.drop(delivery.id, workerId, nowSeconds(clock), why))) {
+      const now = nowSeconds(clock);
+      if (!(await outbox.drop(delivery.id, workerId, now, why))) {
         logger.warn({ delivery: delivery.id, site: delivery.site }, 'drop not recorded: the lease ended');
         return null;
       }
       onOutcome?.('dropped');
       logger.warn({ delivery: delivery.id, site: delivery.site, sid: delivery.sid, reason: delivery.reason, why }, 'back-channel logout dropped');
+      try {
+        onDrop?.({ ...delivery, status: 'dropped', droppedAt: now, lastError: why });
+      } catch (err) {
+        logger.error({ err, delivery: delivery.id }, 'onDrop listener failed');
+      }
       return null;
     }
     if (uri === delivery.uri) return delivery;

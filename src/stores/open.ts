@@ -14,6 +14,7 @@
  * module is: a hub carries the client library it talks to and no other (see {@link adapter}).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { resolve } from 'node:path';
 import type { Config } from '../config/schema';
 import type { Clock } from '../core/clock';
 import type { Logger } from '../log/logger';
@@ -69,6 +70,35 @@ export function storeKind(url: string): StoreKind {
   return 'redis';
 }
 
+/**
+ * Where the stores of `config` are, to be logged: a SQLite file by its absolute path (a relative
+ * one is taken from the working directory, so a command run elsewhere than the hub names other
+ * files), Redis and PostgreSQL by URL without user name, password or query parameters (which
+ * can carry passwords too), but `schema`. `userDatabase` holds the users, audit log, outbox and
+ * admin tokens.
+ *
+ * @example
+ * storeLocations(config); // { sessionStore: '/srv/tessera/data/tessera.db', userDatabase: '/srv/tessera/data/tessera.db' }
+ */
+export function storeLocations(config: Config): { sessionStore: string; userDatabase: string } {
+  const kind = storeKind(config.store.url);
+  const sqliteFile = kind === 'sqlite' ? resolve(config.store.url.slice('sqlite:'.length) || defaultSqlitePath) : resolve(defaultSqlitePath);
+  const sessionStore = kind === 'sqlite' ? sqliteFile : kind === 'memory' ? 'memory:' : withoutCredentials(config.store.url);
+  const userDatabase = config.database.url !== null ? withoutCredentials(config.database.url) : kind === 'memory' ? 'memory:' : sqliteFile;
+  return { sessionStore, userDatabase };
+}
+
+/** `scheme://***@hosts/path?schema=…`: no user information, no query parameter but `schema`. */
+function withoutCredentials(url: string): string {
+  // Up to the last '@' before the path: a password may hold an '@' of its own.
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^/?#]*@)?([^?#]*)(?:\?([^#]*))?/i.exec(url);
+  if (match === null) return '[unparsable URL]';
+  const [, scheme, rest, query] = match;
+  const hadUserInfo = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url);
+  const schema = query === undefined ? null : new URLSearchParams(query).get('schema');
+  return `${scheme}${hadUserInfo ? '***@' : ''}${rest}${schema === null ? '' : `?schema=${encodeURIComponent(schema)}`}`;
+}
+
 export async function openStores(config: Config, clock: Clock, logger: Logger): Promise<OpenedStores> {
   const kind = storeKind(config.store.url);
   const closers: Array<() => Promise<void>> = [];
@@ -94,7 +124,7 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
     sessions = new SqliteSessionStore(db, { clock });
     replay = new SqliteReplayStore(db, { clock });
     rateLimits = { kind: 'sqlite', db };
-    logger.info({ store: 'sqlite', path }, 'session store opened');
+    logger.info({ store: 'sqlite', path: resolve(path) }, 'session store opened');
   } else if (kind === 'memory') {
     logger.warn({ store: 'memory' }, 'MEMORY STORE IN USE: sessions and the replay cache live in this process only and vanish on restart. For tests only; never run production on it.');
     const memoryReplay = new MemoryReplayStore({ clock });

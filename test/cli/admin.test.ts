@@ -182,6 +182,12 @@ describe('tessera admin commands', () => {
     expect(output.map((l) => l.split(' ').slice(0, 1).concat(l.split(' ')[2]!).join(' '))).toEqual(['#3 logout', '#5 login.success']);
   });
 
+  it('tails dropped back-channel logouts by their type', async () => {
+    await s.audit.append({ type: 'outbox.dropped', actor: 'system', sid: bobSession.sid, site: shop, reason: 'admin', details: { delivery: 'd-1', why: 'site not configured' } });
+    expect(await tessera('audit', 'tail', '--type', 'outbox.dropped')).toBe(0);
+    expect(output).toEqual([expect.stringMatching(/^#\d+ \S+ outbox\.dropped actor=system sid=\S+ site=\S+ reason=admin \{"delivery":"d-1","why":"site not configured"\}$/)]);
+  });
+
   it('lists the outbox and retries a failed delivery', async () => {
     await s.outbox.enqueue([{ site: shop, uri: `${shop}/backchannel-logout`, sid: bobSession.sid, sub: null, reason: 'admin' }]);
     const now = nowSeconds(systemClock);

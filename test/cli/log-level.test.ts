@@ -50,7 +50,7 @@ describe('the log level of the tessera command', () => {
     rmSync(join(dir, 'keys'), { recursive: true, force: true });
     const told = await tessera({}, 'keys', 'list');
     expect(told.code).toBe(0);
-    expect(told.logs).toEqual([expect.objectContaining({ level: 40, msg: 'no signing key found: generated a new one' })]);
+    expect(told.logs.filter((line) => line.level >= 40)).toEqual([expect.objectContaining({ level: 40, msg: 'no signing key found: generated a new one' })]);
   });
 
   it('logs info lines with TESSERA_LOG_LEVEL=info, and nothing with silent', async () => {
@@ -58,6 +58,8 @@ describe('the log level of the tessera command', () => {
     expect(verbose.code).toBe(0);
     expect(verbose.logs).toContainEqual(expect.objectContaining({ level: 30, msg: 'session store opened' }));
 
+    // keys rotate refuses a keys directory without a key: keys list makes the first one.
+    expect((await tessera({ TESSERA_LOG_LEVEL: 'silent' }, 'keys', 'list')).code).toBe(0);
     const silent = await tessera({ TESSERA_LOG_LEVEL: 'silent' }, 'keys', 'rotate');
     expect(silent.code).toBe(0);
     expect(silent.logs).toEqual([]);

@@ -342,6 +342,7 @@ describe('tessera users and keys', () => {
     await tessera('users', 'passwd', '--email', 'e@example.com', '--clear');
     await tessera('users', 'disable', '--email', 'e@example.com');
     await tessera('users', 'enable', '--email', 'e@example.com');
+    await tessera('keys', 'list');
     await tessera('keys', 'rotate');
     const s = await stores();
     const user = (await s.users.findByEmail('e@example.com'))!;

@@ -403,7 +403,8 @@ describe('loadConfig result', () => {
 describe('loadConfig warnings', () => {
   it('warns loudly about the memory store, in production above all', () => {
     const production = loadConfig({ env: { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com', TESSERA_STORE: 'memory:', TESSERA_LOGIN_MAGIC_LINK: 'false' } });
-    expect(production.warnings).toHaveLength(1);
+    // The other is the file mail transport's (below).
+    expect(production.warnings).toHaveLength(2);
     expect(production.warnings[0]).toMatch(/^PRODUCTION HUB ON THE MEMORY STORE: store\.url \(TESSERA_STORE\) is memory: .*vanish on restart/);
     expect(loadConfig({ env: { TESSERA_STORE: 'memory:' } }).warnings).toEqual([expect.stringMatching(/^store\.url \(TESSERA_STORE\) is memory:/)]);
     expect(loadConfig({ env: { TESSERA_STORE: 'redis://127.0.0.1:6379' } }).warnings).toEqual([]);
@@ -415,9 +416,14 @@ describe('loadConfig warnings', () => {
     ]);
   });
 
-  it('warns when production sign-in notices only reach files', () => {
-    const { warnings } = loadConfig({ env: { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com', TESSERA_LOGIN_MAGIC_LINK: 'false', TESSERA_LOGIN_NOTIFY: 'true' } });
-    expect(warnings).toEqual(['mail.transport (TESSERA_MAIL_TRANSPORT) is file in production: e-mails are written to data/mail, nobody receives them']);
+  it('warns when production e-mails only reach files, naming the absolute directory the file transport writes to', () => {
+    const production = { TESSERA_ENV: 'production', TESSERA_PUBLIC_URL: 'https://login.example.com', TESSERA_LOGIN_MAGIC_LINK: 'false' };
+    const warning = (dir: string) => `mail.transport (TESSERA_MAIL_TRANSPORT) is file in production: e-mails to account holders (notices, e-mail change links) are written to ${dir}, nobody receives them`;
+    // A relative mail.dir is taken from the working directory, as the file transport takes it.
+    expect(loadConfig({ env: { ...production, TESSERA_LOGIN_NOTIFY: 'true' } }).warnings).toEqual([warning(path.resolve('data/mail'))]);
+    // Account notices and e-mail change links are mailed without sign-in notices too.
+    expect(loadConfig({ env: { ...production, TESSERA_MAIL_DIR: '/var/spool/tessera' } }).warnings).toEqual([warning('/var/spool/tessera')]);
+    expect(loadConfig({ env: { ...production, TESSERA_MAIL_TRANSPORT: 'smtp', TESSERA_SMTP_HOST: 'smtp.example.com' } }).warnings).toEqual([]);
   });
 
   it('warns about a site with an API credential (an SDK site) but no back-channel logout endpoint', () => {

@@ -6,6 +6,8 @@
  * The change is made from inside the store call, deterministically.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { nowSeconds } from '../../src/core/clock';
+import { hashLinkToken } from '../../src/hub/routes/login-email';
 import type { UserRecord } from '../../src/ports';
 import { CookieClient, csrfFrom } from '../support/client';
 import { startTestHub, type TestHub } from '../support/hub';
@@ -65,7 +67,16 @@ describe('a sign-in link racing a change of the e-mail address', () => {
     await askForLink(stranger, 'ada@example.com');
     const stale = await linkTokenSentTo('ada@example.com');
 
-    const res = await useLink(stranger, stale);
+    // Its landing page says at once that it is not valid, as for a spent link, and offers no
+    // button; the GET spends nothing (the link is still pending, only refused).
+    const landing = await stranger.get(`/login/link?token=${stale}`);
+    expect(landing.status).toBe(400);
+    expect(landing.body).toContain('This sign-in link is not valid');
+    expect(landing.body).not.toContain('action="/login/link"');
+    expect(await hub.deps.users.peekMagicLink(hashLinkToken(stale), nowSeconds(hub.clock))).toMatchObject({ userId: ada.id, email: 'ada@example.com' });
+
+    // Posted anyway, it is refused.
+    const res = await stranger.post('/login/link', { _csrf: csrfFrom((await stranger.get('/login')).body), token: stale }, sameOrigin);
     expect(res.status).toBe(400);
     expect(stranger.cookies.has('__Host-tessera')).toBe(false);
     expect(await hub.deps.sessions.listByUser(ada.id)).toEqual([]);
@@ -75,5 +86,16 @@ describe('a sign-in link racing a change of the e-mail address', () => {
     await askForLink(owner, 'ada@new.example');
     expect((await useLink(owner, await linkTokenSentTo('ada@new.example'))).status).toBe(303);
     expect(owner.cookies.has('__Host-tessera')).toBe(true);
+  });
+
+  it('shows no button for the link of an account disabled since it was mailed', async () => {
+    const client = new CookieClient(hub.url);
+    await askForLink(client, 'ada@example.com');
+    const token = await linkTokenSentTo('ada@example.com');
+    expect((await client.get(`/login/link?token=${token}`)).status).toBe(200);
+    await hub.deps.users.setDisabled(ada.id, true);
+    const landing = await client.get(`/login/link?token=${token}`);
+    expect(landing.status).toBe(400);
+    expect(landing.body).not.toContain('action="/login/link"');
   });
 });

@@ -337,9 +337,10 @@ describe('outbox worker', () => {
       const kept = await site();
       const outcomes: string[] = [];
       const minted: string[] = [];
+      const told: Delivery[] = [];
       await enqueue([newDelivery(1, { uri: removed.uri, reason: 'admin' }), newDelivery(2, { uri: kept.uri })]);
       configured.delete('https://site1.example');
-      const run = worker({ onOutcome: (result) => outcomes.push(result), mint: (d) => (minted.push(d.sid), mint(d)) });
+      const run = worker({ onOutcome: (result) => outcomes.push(result), onDrop: (d) => told.push(d), mint: (d) => (minted.push(d.sid), mint(d)) });
 
       expect(await run.runOnce()).toBe(2);
       expect(removed.requests).toEqual([]);
@@ -349,6 +350,7 @@ describe('outbox worker', () => {
       const [dropped, delivered] = await stored();
       expect(dropped).toMatchObject({ site: 'https://site1.example', uri: removed.uri, status: 'dropped', attempts: 1, droppedAt: t0, lastError: 'site not configured', deliveredAt: null, failedAt: null });
       expect(delivered).toMatchObject({ status: 'delivered' });
+      expect(told).toEqual([dropped]);
       expect(logLines.filter((line) => line.msg === 'back-channel logout dropped')).toEqual([
         expect.objectContaining({ level: 40, site: 'https://site1.example', sid: 'sid-1', reason: 'admin', why: 'site not configured' }),
       ]);
@@ -364,9 +366,17 @@ describe('outbox worker', () => {
       const shop = await site();
       await enqueue([newDelivery(1, { uri: shop.uri })]);
       configured.set('https://site1.example', null);
-      expect(await worker().runOnce()).toBe(1);
+      // A listener that throws is logged; the drop stays recorded.
+      expect(
+        await worker({
+          onDrop: () => {
+            throw new Error('listener broke');
+          },
+        }).runOnce(),
+      ).toBe(1);
       expect(shop.requests).toEqual([]);
       expect((await stored())[0]).toMatchObject({ status: 'dropped', droppedAt: t0, lastError: 'site has no backchannelLogoutUri' });
+      expect(logLines.filter((line) => line.msg === 'onDrop listener failed')).toEqual([expect.objectContaining({ level: 50 })]);
     });
 
     it('delivers a dropped delivery an admin retried once the site is configured again', async () => {

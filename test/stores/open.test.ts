@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { systemClock } from '../../src/core/clock';
 import { createLogger, silentLogger } from '../../src/log/logger';
-import { openStores, type OpenedStores } from '../../src/stores/open';
+import { openStores, storeLocations, type OpenedStores } from '../../src/stores/open';
 import { createPool } from '../../src/stores/postgres/database';
 import { applyMigrations, openDatabase } from '../../src/stores/sqlite/database';
 import { userMigrations } from '../../src/stores/sqlite/user-store';
@@ -75,6 +75,26 @@ describe('openStores: e-mail keys from before NFC', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('storeLocations', () => {
+  const locations = (env: Record<string, string>) => storeLocations(loadConfig({ env }).config);
+
+  it('names SQLite files by absolute path, relative ones taken from the working directory', () => {
+    expect(locations({})).toEqual({ sessionStore: resolve('data/tessera.db'), userDatabase: resolve('data/tessera.db') });
+    expect(locations({ TESSERA_STORE: 'sqlite:/var/lib/tessera/hub.db' })).toEqual({ sessionStore: '/var/lib/tessera/hub.db', userDatabase: '/var/lib/tessera/hub.db' });
+    expect(locations({ TESSERA_STORE: 'memory:' })).toEqual({ sessionStore: 'memory:', userDatabase: 'memory:' });
+  });
+
+  it('names Redis and PostgreSQL by URL without their credentials or query parameters (but the schema)', () => {
+    expect(locations({ TESSERA_STORE: 'redis://:s3cret@10.0.0.5:6379/2' })).toEqual({ sessionStore: 'redis://***@10.0.0.5:6379/2', userDatabase: resolve('data/tessera.db') });
+    expect(locations({ TESSERA_STORE: 'redis://10.0.0.5:6379' }).sessionStore).toBe('redis://10.0.0.5:6379');
+    expect(locations({ TESSERA_STORE: 'redis+sentinel://s3cret@10.0.0.1:26379,10.0.0.2:26379/tessera' }).sessionStore).toBe('redis+sentinel://***@10.0.0.1:26379,10.0.0.2:26379/tessera');
+    expect(locations({ TESSERA_STORE: 'rediss://user:p%40ss@word@r.example:6380' }).sessionStore).toBe('rediss://***@r.example:6380');
+    const pg = locations({ TESSERA_STORE: 'redis://r:6379', TESSERA_DATABASE: 'postgres://tessera:s3cret@db.internal:5432/tessera?sslpassword=k3y&schema=hub' });
+    expect(pg.userDatabase).toBe('postgres://***@db.internal:5432/tessera?schema=hub');
+    expect(JSON.stringify(locations({ TESSERA_DATABASE: 'postgresql://u:s3cret@db/t?password=s3cret' }))).not.toMatch(/s3cret/);
   });
 });
 

@@ -2,11 +2,15 @@
  * `GET /login/link?token=…`: the page a magic link opens. It does NOT consume the token — mail
  * scanners and link previewers issue GETs — it shows a button that POSTs it, and names the
  * account the link signs into, so a link to someone else's account (login CSRF: the victim would
- * then work in the attacker's account) is recognisable before the click. A spent or expired link
- * gets the invalid-link page at once.
+ * then work in the attacker's account) is recognisable before the click. A link the POST would
+ * refuse gets the invalid-link page at once, as a spent or expired one does: one whose account is
+ * gone or disabled, or mailed to an address the account no longer has (a link request racing an
+ * e-mail change, see magic-link-consume.ts) — told by reads alone (the link by its token hash,
+ * the account by id), so the GET still spends and changes nothing.
  */
 import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
+import { normalizeEmail } from '../../core/users/normalize-email';
 import { renderPage } from '../middleware/page';
 import type { RouteFactory } from '../route';
 import { invalidLinkView, magicLinkLandingView } from '../views/login';
@@ -23,7 +27,10 @@ export const magicLinkPage: RouteFactory = (deps) => ({
     async function showContinueButton(ctx: Context) {
       const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
       const pending = linkTokenPattern.test(token) ? await deps.users.peekMagicLink(hashLinkToken(token), nowSeconds(deps.clock)) : null;
-      if (pending === null) {
+      const user = pending === null ? null : await deps.users.findById(pending.userId);
+      const addressChanged = pending !== null && user !== null && normalizeEmail(pending.email) !== normalizeEmail(user.email);
+      if (pending === null || user === null || user.disabled || addressChanged) {
+        if (addressChanged) ctx.state.log.info({ event: 'login', method: 'magic-link', code: 'ERR_MAGIC_LINK_INVALID', reason: 'address-changed' }, 'magic link page: link no longer valid');
         renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);
         return;
       }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { adminApiRoutes } from '../../../src/hub/admin/api/routes';
+import { AUDIT_EVENT_TYPES } from '../../../src/ports';
 import { createRouter } from '../../../src/hub/routes';
 import { startTestHub, type TestHub } from '../../support/hub';
 
@@ -17,11 +18,16 @@ const rootRoutes = ['/metrics'];
 
 interface OpenApi {
   servers: Array<{ url: string }>;
+  components: { schemas: Record<string, { properties?: Record<string, { enum?: unknown[] }> }> };
   paths: Record<string, Record<string, unknown> & { servers?: Array<{ url: string }> }>;
 }
 
+function document(): OpenApi {
+  return parse(readFileSync(join(__dirname, '../../../docs/openapi.yaml'), 'utf8')) as OpenApi;
+}
+
 function documented(): string[] {
-  const doc = parse(readFileSync(join(__dirname, '../../../docs/openapi.yaml'), 'utf8')) as OpenApi;
+  const doc = document();
   expect(doc.servers.map((s) => s.url)).toEqual([prefix]);
   return Object.entries(doc.paths).flatMap(([path, item]) => {
     const base = item.servers === undefined ? prefix : item.servers.map((s) => s.url.replace(/\/$/, '')).join();
@@ -44,5 +50,9 @@ describe('docs/openapi.yaml', () => {
       .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path)}`));
     expect(registered.length).toBe(adminApiRoutes.length + rootRoutes.length);
     expect([...documented()].sort()).toEqual([...registered].sort());
+  });
+
+  it('lists exactly the audit event types the hub records', () => {
+    expect(document().components.schemas.AuditEvent!.properties!.type!.enum).toEqual([...AUDIT_EVENT_TYPES]);
   });
 });
