@@ -27,12 +27,13 @@ export const heapGrowingPercent = 100;
  *
  * Why: node starts four V8 helper threads whatever the core count, and by default V8 scavenges
  * in parallel and marks, sweeps and compacts concurrently on them. With one core those helpers
- * take turns with the main thread, which waits for them: a scavenge that takes 1 ms of work
- * holds requests for 4–9 ms, a full collection for up to 25. Serving `/account` at a steady 0.25 ×
- * bare Koa's rate on one pinned core, the 99th percentile fell from 22–28 ms to 7–10 ms with the
- * first five flags and to about 5–7 ms with a young generation of 1 MiB semi-spaces instead of
- * 16 MiB (shorter, more frequent scavenges, at about 5 % more CPU per request). With a core or
- * more to spare the parallel collector wins, so it is left as V8 sets it.
+ * take turns with the main thread, which waits for them: scavenges held requests for 4–9 ms,
+ * full collections with their incremental steps for up to 25 ms. Serving `/account` at a steady
+ * 1,300 req/s on one pinned core (bench/README.md "http-account"), the median 99th percentile
+ * over 8 rounds was 21.6 ms with V8's defaults, 6.6 ms with the first five flags and 5.2 ms with
+ * the young generation kept at its starting size too (shorter, more frequent scavenges, ~2 ms
+ * each), at the same CPU per request within 1–2 %. With a core or more to spare the parallel
+ * collector wins, so it is left as V8 sets it.
  *
  * Only flags V8 reads at every collection are here: `--single-threaded-gc` (the same idea as a
  * launch flag) aborts the process when set at run time in Node 20, and `--max-semi-space-size`
