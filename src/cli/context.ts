@@ -2,6 +2,7 @@
  * Opening configuration and stores for one CLI command, and closing them afterwards, so that
  * each command is a few lines of domain work.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
@@ -12,7 +13,7 @@ import type { RevocationDeps } from '../hub/revocation/revoke';
 import { createLogger, type Logger } from '../log/logger';
 import { configuredMailer } from '../main';
 import type { MailMessage, Mailer } from '../ports';
-import { openStores, storeLocations, type OpenedStores } from '../stores/open';
+import { openStores, sqliteFileOf, storeLocations, type OpenedStores } from '../stores/open';
 import type { CliIo } from './io';
 
 export function commandConfig(program: Command, io: CliIo): Config {
@@ -32,12 +33,22 @@ export function cliLogger(config: Config): Logger {
  * Runs `work` with the configured stores open, closing them however it ends. Says first, at info
  * level, which stores these are ({@link storeLocations}: absolute SQLite paths, URLs without
  * credentials): a relative path is taken from the working directory, so a command run elsewhere
- * than the hub opens (or creates) other files than the hub's.
+ * than the hub would open other files than the hub's. A SQLite database that does not exist is
+ * refused (`ERR_DATABASE_NOT_FOUND`, nothing created) unless `options.mayCreate`: only commands
+ * that may come before the hub's first start (`users add`, `admin-tokens create`) create it, and
+ * the key commands' audit line (the keys were found, so this is the hub's directory).
  */
-export async function withStores<T>(program: Command, io: CliIo, work: (stores: OpenedStores, config: Config) => Promise<T>): Promise<T> {
+export async function withStores<T>(program: Command, io: CliIo, work: (stores: OpenedStores, config: Config) => Promise<T>, options: { mayCreate?: boolean } = {}): Promise<T> {
   const config = commandConfig(program, io);
   const logger = cliLogger(config);
   logger.info(storeLocations(config), 'stores of this command');
+  const sqliteFile = sqliteFileOf(config);
+  if (sqliteFile !== null && options.mayCreate !== true && !existsSync(sqliteFile)) {
+    throw new TesseraError(
+      'ERR_DATABASE_NOT_FOUND',
+      `no database at ${sqliteFile}; nothing was created. Run the command in the hub's working directory, or set TESSERA_STORE (store.url) to the hub's database`,
+    );
+  }
   const stores = await openStores(config, systemClock, logger);
   try {
     return await work(stores, config);

@@ -65,6 +65,8 @@ export type TesseraErrorCode =
   | 'ERR_KEY_INVALID'
   // a command that changes keys found none where it looked (run elsewhere than the hub?)
   | 'ERR_KEYS_NOT_FOUND'
+  // a command found no SQLite database where it looked (run elsewhere than the hub?)
+  | 'ERR_DATABASE_NOT_FOUND'
   // configuration
   | 'ERR_CONFIG_INVALID'
   // stores

@@ -80,6 +80,18 @@ export function storeKind(url: string): StoreKind {
  * @example
  * storeLocations(config); // { sessionStore: '/srv/tessera/data/tessera.db', userDatabase: '/srv/tessera/data/tessera.db' }
  */
+/**
+ * The SQLite file this configuration keeps anything in (sessions with `sqlite:`, or users when no
+ * `database.url` is set), as an absolute path; null when nothing is in SQLite (`memory:`, or Redis
+ * with PostgreSQL).
+ */
+export function sqliteFileOf(config: Config): string | null {
+  const kind = storeKind(config.store.url);
+  if (kind === 'memory') return null;
+  if (kind === 'sqlite') return resolve(config.store.url.slice('sqlite:'.length) || defaultSqlitePath);
+  return config.database.url === null ? resolve(defaultSqlitePath) : null;
+}
+
 export function storeLocations(config: Config): { sessionStore: string; userDatabase: string } {
   const kind = storeKind(config.store.url);
   const sqliteFile = kind === 'sqlite' ? resolve(config.store.url.slice('sqlite:'.length) || defaultSqlitePath) : resolve(defaultSqlitePath);

@@ -54,6 +54,8 @@ describe('the log level of the tessera command', () => {
   });
 
   it('logs info lines with TESSERA_LOG_LEVEL=info, and nothing with silent', async () => {
+    // users list refuses a database that does not exist: users add makes it.
+    expect((await tessera({ TESSERA_LOG_LEVEL: 'silent' }, 'users', 'add', '--email', 'ada@example.com')).code).toBe(0);
     const verbose = await tessera({ TESSERA_LOG_LEVEL: 'info' }, 'users', 'list');
     expect(verbose.code).toBe(0);
     expect(verbose.logs).toContainEqual(expect.objectContaining({ level: 30, msg: 'session store opened' }));

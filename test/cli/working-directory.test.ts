@@ -3,7 +3,9 @@
  * (`keys`, `sqlite:data/tessera.db`) it would work on files of its own there. The commands that
  * change keys refuse a keys directory that is missing or holds no key (they would otherwise
  * generate one and "rotate" keys no hub uses), and every command that opens the stores names,
- * at info level on standard error, the absolute files it uses. Runs the built command
+ * at info level on standard error, the absolute files it uses; but for the ones that may come before
+ * the hub's first start (`users add`, `admin-tokens create`), they refuse a SQLite database that
+ * does not exist rather than create an empty one there. Runs the built command
  * (`dist/cli/main.js`, built by `npm test`'s `pretest`), since those lines go to descriptor 2.
  */
 import { execFile } from 'node:child_process';
@@ -81,5 +83,30 @@ describe('a command run from another directory', () => {
     expect(code).toBe(0);
     expect(existsSync(join(dir, 'data', 'tessera.db'))).toBe(true);
     expect(logs).toContainEqual(expect.objectContaining({ level: 30, sessionStore: join(dir, 'data', 'tessera.db'), userDatabase: join(dir, 'data', 'tessera.db') }));
+  });
+
+  it.each([
+    [['users', 'list']],
+    [['users', 'disable', '--email', 'ada@example.com']],
+    [['sessions', 'list']],
+    [['sessions', 'purge']],
+    [['audit', 'tail']],
+    [['outbox', 'list']],
+    [['admin-tokens', 'list']],
+  ])('refuses %j where there is no database, naming its absolute path, and creates nothing', async (args) => {
+    const { code, stdout, stderr } = await tessera(...args);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`tessera: ERR_DATABASE_NOT_FOUND: no database at ${join(dir, 'data', 'tessera.db')}; nothing was created.`);
+    expect(stderr).toContain('TESSERA_STORE');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('lets admin-tokens create make the database of a new installation, and reads it afterwards', async () => {
+    expect((await tessera('admin-tokens', 'create', '--name', 'ci', '--scope', 'users:read')).code).toBe(0);
+    expect(existsSync(join(dir, 'data', 'tessera.db'))).toBe(true);
+    const listed = await tessera('admin-tokens', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('ci');
   });
 });

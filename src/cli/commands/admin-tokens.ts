@@ -49,7 +49,8 @@ export function registerAdminTokensCommands(program: Command, io: CliIo): void {
         });
         await stores.audit.append({ type: 'admin.action', actor: 'cli', details: { action: 'admin-token.create', target: token.record.id } });
         return token;
-      });
+              // The first admin token may be made before the hub's first start.
+      }, { mayCreate: true });
       io.out(`created admin token ${created.record.id} (${created.record.name}; ${scopes.join(', ')}; expires ${formatTime(created.record.expiresAt)})`);
       io.out('Store it now, it is not shown again:');
       io.out(created.token);

@@ -71,7 +71,8 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     .description('publish a new key as next; it signs once JWKS caches have refreshed, and the old key is retired then')
     .action(async () => {
       const added = await (await open(true)).rotate();
-      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.rotated', actor: 'cli', details: { kid: added.kid, activatesAt: added.activatesAt } }));
+      // The keys were found, so this is the hub's directory: the audit line must not fail after the change.
+      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.rotated', actor: 'cli', details: { kid: added.kid, activatesAt: added.activatesAt } }), { mayCreate: true });
       io.out(`published ${added.kid} as ${added.state}; it signs from ${formatTime(added.activatesAt)}`);
     });
 
@@ -82,7 +83,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     .description('retire a key now: it stops signing and leaves the JWKS once its tokens have expired')
     .action(async (kid: string) => {
       await (await open(true)).retire(kid);
-      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.retired', actor: 'cli', details: { kid } }));
+      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.retired', actor: 'cli', details: { kid } }), { mayCreate: true });
       io.out(`retired ${kid}`);
     });
 }

@@ -52,7 +52,8 @@ export function registerUsersCommands(program: Command, io: CliIo): void {
         const created = await stores.users.create({ email, name: opts.name === undefined ? null : parseDisplayName(opts.name), passwordHash, roles: opts.admin ? ['admin'] : [] });
         await stores.audit.append({ type: 'user.created', actor: 'cli', userId: created.id, details: { roles: created.roles.join(','), magicLinkOnly: created.passwordHash === null } });
         return created;
-      });
+        // The first admin may be added before the hub's first start.
+      }, { mayCreate: true });
       io.out(`created ${user.email} (id ${user.id}${user.roles.length > 0 ? `, roles ${user.roles.join(',')}` : ''}${passwordHash === null ? ', magic link only' : ''})`);
     });
 
