@@ -38,7 +38,9 @@ export const heapGrowingPercent = 100;
  * Only flags V8 reads at every collection are here: `--single-threaded-gc` (the same idea as a
  * launch flag) aborts the process when set at run time in Node 20, and `--max-semi-space-size`
  * set at run time changes nothing; a semi-space growth factor of 1 keeps the young generation at
- * the size it starts with.
+ * the size it starts with. Until a worker thread starts: V8 raises a growth factor under 2 back
+ * to 2 when it creates an isolate (measured in Node 20: the main thread's young generation then
+ * grows to 2 × 16 MiB again). The hub starts none; a process that does loses that one setting.
  */
 export const oneCoreFlags = [
   '--no-parallel-scavenge',
@@ -56,14 +58,25 @@ export const oneCoreFlags = [
 const collectorChoices = /^--(?:no-)?(?:single[-_]threaded[-_]gc|parallel[-_]scavenge|concurrent[-_]marking|parallel[-_]compaction|concurrent[-_]sweeping|parallel[-_]pointer[-_]update|semi[-_]space[-_]growth[-_]factor|max[-_]semi[-_]space[-_]size|min[-_]semi[-_]space[-_]size|v8[-_]pool[-_]size)(?:=|$)/;
 
 /**
+ * node's own flags for this process: its command line and NODE_OPTIONS, which accepts a few of
+ * the collector's (`--max-semi-space-size`, `--v8-pool-size`) and which `process.execArgv` does
+ * not list. Split on blanks: enough to find a flag's name, as quoting only matters in values.
+ */
+function nodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions: string | undefined = process.env.NODE_OPTIONS): string[] {
+  return [...execArgv, ...(nodeOptions ?? '').split(/\s+/).filter((arg) => arg !== '')];
+}
+
+/**
  * Sets the collector for a hub process, for the rest of its life: the old generation's growth
  * limited to {@link heapGrowingPercent}, and on one core the {@link oneCoreFlags}. Each is left
- * out when node's own command line gives a flag of its kind (the operator's choice wins:
- * `--heap-growing-percent=0` restores V8's own growth, `--parallel-scavenge` and the like its
- * threads). These flags are read at every collection, so setting them at run time takes effect;
- * NODE_OPTIONS refuses them, so this is the one place that reaches every way of starting the hub
- * (the package bin, `node dist/cli/main.js serve`, the Docker image, `npm start`).
+ * out when node's own flags ({@link nodeFlags}: its command line or NODE_OPTIONS) give one of its
+ * kind (the operator's choice wins: `--heap-growing-percent=0` restores V8's own growth,
+ * `--parallel-scavenge` and the like its threads, `--max-semi-space-size` its young generation).
+ * These flags are read at every collection, so setting them at run time takes effect;
+ * NODE_OPTIONS refuses most of them, so this is the one place that reaches every way of starting
+ * the hub (the package bin, `node dist/cli/main.js serve`, the Docker image, `npm start`).
  *
+ * @param execArgv node's flags ({@link nodeFlags} by default).
  * @param cores the cores this process may run on (`os.availableParallelism()`, which follows
  *   the CPU affinity).
  * @returns the flags set.
@@ -71,7 +84,7 @@ const collectorChoices = /^--(?:no-)?(?:single[-_]threaded[-_]gc|parallel[-_]sca
  * @example
  * tuneGarbageCollector(); // ['--heap-growing-percent=100'] on two or more cores
  */
-export function tuneGarbageCollector(execArgv: readonly string[] = process.execArgv, cores: number = os.availableParallelism()): string[] {
+export function tuneGarbageCollector(execArgv: readonly string[] = nodeFlags(), cores: number = os.availableParallelism()): string[] {
   const flags: string[] = [];
   if (!execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) flags.push(`--heap-growing-percent=${heapGrowingPercent}`);
   if (cores <= 1 && !execArgv.some((arg) => collectorChoices.test(arg))) flags.push(...oneCoreFlags);

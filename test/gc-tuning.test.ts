@@ -45,6 +45,18 @@ describe('tuneGarbageCollector', () => {
     },
   );
 
+  it.each([['--max-semi-space-size=64'], ['--enable-source-maps  --v8-pool-size=0']])('keeps a collector chosen in NODE_OPTIONS (%s), which process.execArgv does not list, on one core', (nodeOptions) => {
+    const saved = process.env.NODE_OPTIONS;
+    process.env.NODE_OPTIONS = nodeOptions;
+    try {
+      expect(tuneGarbageCollector(undefined, 1)).toEqual([growth]);
+      expect(setFlags.mock.calls).toEqual([[growth]]);
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+  });
+
   it('sets flags a running process survives: scavenges and full collections after them, in a real node', () => {
     // A child process, since this one's collector stays as it is. It applies the one-core set,
     // then allocates enough to run many scavenges and, with objects kept for a while, full

@@ -13,7 +13,7 @@ import type { RevocationDeps } from '../hub/revocation/revoke';
 import { createLogger, type Logger } from '../log/logger';
 import { configuredMailer } from '../main';
 import type { MailMessage, Mailer } from '../ports';
-import { openStores, sqliteFileOf, storeLocations, type OpenedStores } from '../stores/open';
+import { openStores, sqliteFileOf, storeKind, storeLocations, type OpenedStores } from '../stores/open';
 import type { CliIo } from './io';
 
 export function commandConfig(program: Command, io: CliIo): Config {
@@ -35,25 +35,36 @@ export function cliLogger(config: Config): Logger {
  * credentials): a relative path is taken from the working directory, so a command run elsewhere
  * than the hub would open other files than the hub's. A SQLite database that does not exist is
  * refused (`ERR_DATABASE_NOT_FOUND`, nothing created) unless `options.mayCreate`: only commands
- * that may come before the hub's first start (`users add`, `admin-tokens create`) create it, and
- * the key commands' audit line (the keys were found, so this is the hub's directory).
+ * that may come before the hub's first start (`users add`, `admin-tokens create`) create it.
  */
 export async function withStores<T>(program: Command, io: CliIo, work: (stores: OpenedStores, config: Config) => Promise<T>, options: { mayCreate?: boolean } = {}): Promise<T> {
   const config = commandConfig(program, io);
   const logger = cliLogger(config);
   logger.info(storeLocations(config), 'stores of this command');
-  const sqliteFile = sqliteFileOf(config);
-  if (sqliteFile !== null && options.mayCreate !== true && !existsSync(sqliteFile)) {
-    throw new TesseraError(
-      'ERR_DATABASE_NOT_FOUND',
-      `no database at ${sqliteFile}; nothing was created. Run the command in the hub's working directory, or set TESSERA_STORE (store.url) to the hub's database`,
-    );
-  }
+  if (options.mayCreate !== true) requireDatabase(config);
   const stores = await openStores(config, systemClock, logger);
   try {
     return await work(stores, config);
   } finally {
     await stores.close();
+  }
+}
+
+/**
+ * Throws `ERR_DATABASE_NOT_FOUND` when the SQLite database of `config` does not exist. For a
+ * command that changes something elsewhere first (the keys commands, whose keys directory may be
+ * absolute while the database path is relative): it asks before the change, not after.
+ */
+export function requireDatabase(config: Config): void {
+  const sqliteFile = sqliteFileOf(config);
+  if (sqliteFile !== null && !existsSync(sqliteFile)) {
+    // With Redis sessions the SQLite file is always data/tessera.db of the working directory:
+    // no setting moves it (TESSERA_STORE is the Redis URL).
+    const hint =
+      storeKind(config.store.url) === 'sqlite'
+        ? "Run the command in the hub's working directory, or set TESSERA_STORE (store.url) to the hub's database"
+        : "Run the command in the hub's working directory: with a Redis store and no TESSERA_DATABASE (database.url), users are in data/tessera.db there";
+    throw new TesseraError('ERR_DATABASE_NOT_FOUND', `no database at ${sqliteFile}; nothing was created. ${hint}`);
   }
 }
 

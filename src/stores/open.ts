@@ -71,16 +71,6 @@ export function storeKind(url: string): StoreKind {
 }
 
 /**
- * Where the stores of `config` are, to be logged: a SQLite file by its absolute path (a relative
- * one is taken from the working directory, so a command run elsewhere than the hub names other
- * files), Redis and PostgreSQL by URL without user name, password or query parameters (which
- * can carry passwords too), but `schema`. `userDatabase` holds the users, audit log, outbox and
- * admin tokens.
- *
- * @example
- * storeLocations(config); // { sessionStore: '/srv/tessera/data/tessera.db', userDatabase: '/srv/tessera/data/tessera.db' }
- */
-/**
  * The SQLite file this configuration keeps anything in (sessions with `sqlite:`, or users when no
  * `database.url` is set), as an absolute path; null when nothing is in SQLite (`memory:`, or Redis
  * with PostgreSQL).
@@ -92,6 +82,16 @@ export function sqliteFileOf(config: Config): string | null {
   return config.database.url === null ? resolve(defaultSqlitePath) : null;
 }
 
+/**
+ * Where the stores of `config` are, to be logged: a SQLite file by its absolute path (a relative
+ * one is taken from the working directory, so a command run elsewhere than the hub names other
+ * files), Redis and PostgreSQL by URL without user name, password or query parameters (which
+ * can carry passwords too), but `schema`. `userDatabase` holds the users, audit log, outbox and
+ * admin tokens.
+ *
+ * @example
+ * storeLocations(config); // { sessionStore: '/srv/tessera/data/tessera.db', userDatabase: '/srv/tessera/data/tessera.db' }
+ */
 export function storeLocations(config: Config): { sessionStore: string; userDatabase: string } {
   const kind = storeKind(config.store.url);
   const sqliteFile = kind === 'sqlite' ? resolve(config.store.url.slice('sqlite:'.length) || defaultSqlitePath) : resolve(defaultSqlitePath);
@@ -100,15 +100,21 @@ export function storeLocations(config: Config): { sessionStore: string; userData
   return { sessionStore, userDatabase };
 }
 
-/** `scheme://***@hosts/path?schema=…`: no user information, no query parameter but `schema`. */
+/**
+ * `scheme://***@hosts/path?schema=…`: no user information, no query parameter but `schema`.
+ * Everything up to the URL's last '@' counts as user information, wherever it is: a password
+ * may hold an '@', a '?' or a '#' of its own (the Sentinel and cluster forms accept them), and a
+ * mistyped one a '/', which is logged before anything refuses the URL. An '@' in a query
+ * parameter hides the host too, which is the safe way to be wrong.
+ */
 function withoutCredentials(url: string): string {
-  // Up to the last '@' before the path: a password may hold an '@' of its own.
-  const match = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^/?#]*@)?([^?#]*)(?:\?([^#]*))?/i.exec(url);
-  if (match === null) return '[unparsable URL]';
-  const [, scheme, rest, query] = match;
-  const hadUserInfo = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url);
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
+  if (scheme === undefined) return '[unparsable URL]';
+  const at = url.lastIndexOf('@');
+  const afterUserInfo = at === -1 ? url.slice(scheme.length) : url.slice(at + 1);
+  const [, rest = '', query] = /^([^?#]*)(?:\?([^#]*))?/.exec(afterUserInfo) ?? [];
   const schema = query === undefined ? null : new URLSearchParams(query).get('schema');
-  return `${scheme}${hadUserInfo ? '***@' : ''}${rest}${schema === null ? '' : `?schema=${encodeURIComponent(schema)}`}`;
+  return `${scheme}${at === -1 ? '' : '***@'}${rest}${schema === null ? '' : `?schema=${encodeURIComponent(schema)}`}`;
 }
 
 export async function openStores(config: Config, clock: Clock, logger: Logger): Promise<OpenedStores> {

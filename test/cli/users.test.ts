@@ -360,6 +360,9 @@ describe('tessera users and keys', () => {
   });
 
   it('lists keys (generating the first), rotates and retires', async () => {
+    // A rotation is audited in the database, which must exist first (test/cli/working-directory.test.ts).
+    expect(await tessera('users', 'add', '--email', 'k@example.com')).toBe(0);
+    output = [];
     expect(await tessera('keys', 'list')).toBe(0);
     const [header, first] = output[0]!.split('\n');
     expect(header).toMatch(/^KID\s+ALG\s+STATE/);

@@ -35,8 +35,12 @@ describe('a command run from another directory', () => {
 
   /** Runs the command in `dir` with the default relative settings (no TESSERA_* but the level and the mail directory). */
   function tessera(...args: string[]): Promise<Run> {
+    return tesseraWith({}, ...args);
+  }
+
+  function tesseraWith(settings: Record<string, string>, ...args: string[]): Promise<Run> {
     const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TESSERA_')));
-    const env = { ...base, TESSERA_LOG_LEVEL: 'info', TESSERA_MAIL_DIR: join(dir, 'mail') };
+    const env = { ...base, TESSERA_LOG_LEVEL: 'info', TESSERA_MAIL_DIR: join(dir, 'mail'), ...settings };
     return new Promise((resolve) => {
       execFile(process.execPath, [cliPath, ...args], { env, cwd: dir }, (err, stdout, stderr) => {
         const logs = stderr
@@ -71,11 +75,28 @@ describe('a command run from another directory', () => {
 
   it('rotates where the keys are, naming the absolute keys directory and SQLite file it used', async () => {
     expect((await tessera('keys', 'list')).code).toBe(0);
+    expect((await tessera('users', 'add', '--email', 'root@example.com', '--admin')).code).toBe(0);
     const { code, stdout, logs } = await tessera('keys', 'rotate');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^published [A-Za-z0-9_-]{43} as next/);
     expect(logs).toContainEqual(expect.objectContaining({ level: 30, keysDir: join(dir, 'keys') }));
     expect(logs).toContainEqual(expect.objectContaining({ level: 30, sessionStore: join(dir, 'data', 'tessera.db'), userDatabase: join(dir, 'data', 'tessera.db') }));
+  });
+
+  it('refuses keys rotate and keys retire where the keys are but the database is not (an absolute keys directory, a command run elsewhere), before changing any key', async () => {
+    const keysDir = join(dir, 'hub', 'keys');
+    expect((await tesseraWith({ TESSERA_KEYS_DIR: keysDir }, 'keys', 'list')).code).toBe(0);
+    const [kid = ''] = readdirSync(keysDir).flatMap((file) => /^(.+)\.json$/.exec(file)?.[1] ?? []);
+    for (const args of [['keys', 'rotate'], ['keys', 'retire', kid]]) {
+      const { code, stdout, stderr } = await tesseraWith({ TESSERA_KEYS_DIR: keysDir }, ...args);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr).toContain(`tessera: ERR_DATABASE_NOT_FOUND: no database at ${join(dir, 'data', 'tessera.db')}; nothing was created.`);
+      expect(existsSync(join(dir, 'data'))).toBe(false);
+      const listed = await tesseraWith({ TESSERA_KEYS_DIR: keysDir }, 'keys', 'list');
+      expect(listed.stdout.split('\n').filter((line) => line.includes(' active '))).toHaveLength(1);
+      expect(listed.stdout).not.toMatch(/ next | retired /);
+    }
   });
 
   it('lets users add create the SQLite file of a new installation, naming it', async () => {
@@ -99,6 +120,16 @@ describe('a command run from another directory', () => {
     expect(stdout).toBe('');
     expect(stderr).toContain(`tessera: ERR_DATABASE_NOT_FOUND: no database at ${join(dir, 'data', 'tessera.db')}; nothing was created.`);
     expect(stderr).toContain('TESSERA_STORE');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('with Redis sessions, refuses where there is no user database and points to the working directory or TESSERA_DATABASE, not TESSERA_STORE', async () => {
+    // Refused before Redis is reached: no Redis is needed at this address.
+    const { code, stderr } = await tesseraWith({ TESSERA_STORE: 'redis://127.0.0.1:1' }, 'sessions', 'list');
+    expect(code).toBe(1);
+    expect(stderr).toContain(`tessera: ERR_DATABASE_NOT_FOUND: no database at ${join(dir, 'data', 'tessera.db')}; nothing was created.`);
+    expect(stderr).toContain('TESSERA_DATABASE');
+    expect(stderr).not.toContain('TESSERA_STORE');
     expect(readdirSync(dir)).toEqual([]);
   });
 

@@ -96,6 +96,26 @@ describe('storeLocations', () => {
     expect(pg.userDatabase).toBe('postgres://***@db.internal:5432/tessera?schema=hub');
     expect(JSON.stringify(locations({ TESSERA_DATABASE: 'postgresql://u:s3cret@db/t?password=s3cret' }))).not.toMatch(/s3cret/);
   });
+
+  it('hides every character of a password holding ?, # or / (sentinel and cluster URLs accept ? and #; an unencoded / is refused only after the log line)', () => {
+    const urls = [
+      'redis+sentinel://:ab?s3cret@10.0.0.1:26379/tessera',
+      'redis+sentinel://ab#s3cret@10.0.0.1:26379/tessera',
+      'redis+cluster://u:ab?s3cret@10.0.0.1:6379,10.0.0.2:6379',
+      'redis://:ab/s3cret@r.example:6379',
+      'rediss://:ab#s3cret@r.example',
+    ];
+    for (const url of urls) {
+      const { sessionStore } = locations({ TESSERA_STORE: url });
+      expect(sessionStore).not.toMatch(/ab|s3cret/);
+      expect(sessionStore).toMatch(/^[a-z+]+:\/\/\*\*\*@/);
+    }
+    expect(locations({ TESSERA_STORE: 'redis+sentinel://:ab?s3cret@10.0.0.1:26379/tessera' }).sessionStore).toBe('redis+sentinel://***@10.0.0.1:26379/tessera');
+    for (const url of ['postgres://tessera:ab/s3cret@db.internal/tessera?schema=hub', 'postgres://tessera:ab#s3cret@db.internal/tessera', 'postgres://tessera:ab?s3cret@db.internal/tessera']) {
+      expect(locations({ TESSERA_STORE: 'redis://r:6379', TESSERA_DATABASE: url }).userDatabase).not.toMatch(/ab|s3cret/);
+    }
+    expect(locations({ TESSERA_STORE: 'redis://r:6379', TESSERA_DATABASE: 'postgres://tessera:ab/s3cret@db.internal/tessera?schema=hub' }).userDatabase).toBe('postgres://***@db.internal/tessera?schema=hub');
+  });
 });
 
 describeWithPostgres('openStores with database.url', () => {

@@ -6,8 +6,9 @@
  * `rotate` and `retire` refuse (`ERR_KEYS_NOT_FOUND`, nothing written) a keys directory that does
  * not exist or holds no key: a relative `keys.dir` is taken from the working directory, and a
  * command run elsewhere than the hub would otherwise generate a key there and "rotate" keys no
- * hub uses. `list` generates the first key of an empty directory, as the hub's first start does
- * (compose's `hub-init` relies on it).
+ * hub uses. Then they refuse a SQLite database that does not exist (`ERR_DATABASE_NOT_FOUND`), before
+ * changing a key, as the audit line goes there. `list` generates the first key of an empty
+ * directory, as the hub's first start does (compose's `hub-init` relies on it).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import type { KeyInfo } from '../../core/keys/keyring';
 import { openKeyring } from '../../main';
 import type { KeyStore, StoredKey } from '../../ports';
 import { DirectoryKeyStore } from '../../stores/keys-dir/key-store';
-import { cliLogger, commandConfig, formatTable, formatTime, withStores } from '../context';
+import { cliLogger, commandConfig, formatTable, formatTime, requireDatabase, withStores } from '../context';
 import type { CliIo } from '../io';
 
 export function formatKeys(keys: KeyInfo[]): string {
@@ -52,11 +53,15 @@ export function existingKeysOnly(dir: string): KeyStore {
 
 export function registerKeysCommands(program: Command, io: CliIo): void {
   const keys = program.command('keys').description('list, rotate and retire signing keys');
-  const open = (change: boolean) => {
+  const open = async (change: boolean) => {
     const config = commandConfig(program, io);
     const logger = cliLogger(config);
     logger.info({ keysDir: path.resolve(config.keys.dir) }, 'keys directory of this command');
-    return openKeyring(config, systemClock, logger, change ? existingKeysOnly(config.keys.dir) : undefined);
+    const keyring = await openKeyring(config, systemClock, logger, change ? existingKeysOnly(config.keys.dir) : undefined);
+    // A change is audited: with an absolute keys directory the keys may be the hub's while a
+    // relative database path is not, so the database must be found before the keys change.
+    if (change) requireDatabase(config);
+    return keyring;
   };
 
   keys
@@ -71,8 +76,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     .description('publish a new key as next; it signs once JWKS caches have refreshed, and the old key is retired then')
     .action(async () => {
       const added = await (await open(true)).rotate();
-      // The keys were found, so this is the hub's directory: the audit line must not fail after the change.
-      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.rotated', actor: 'cli', details: { kid: added.kid, activatesAt: added.activatesAt } }), { mayCreate: true });
+      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.rotated', actor: 'cli', details: { kid: added.kid, activatesAt: added.activatesAt } }));
       io.out(`published ${added.kid} as ${added.state}; it signs from ${formatTime(added.activatesAt)}`);
     });
 
@@ -83,7 +87,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     .description('retire a key now: it stops signing and leaves the JWKS once its tokens have expired')
     .action(async (kid: string) => {
       await (await open(true)).retire(kid);
-      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.retired', actor: 'cli', details: { kid } }), { mayCreate: true });
+      await withStores(program, io, (stores) => stores.audit.append({ type: 'key.retired', actor: 'cli', details: { kid } }));
       io.out(`retired ${kid}`);
     });
 }
