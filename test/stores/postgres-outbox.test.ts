@@ -2,31 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { FrozenClock } from '../../src/core/clock';
 import { applyMigrations, createPool } from '../../src/stores/postgres/database';
-import { PostgresOutbox } from '../../src/stores/postgres/outbox';
+import { outboxMigrations, PostgresOutbox } from '../../src/stores/postgres/outbox';
 import { contractStart, describeOutboxContract, newDelivery } from '../contract/outbox.contract';
 import { databaseUrl, describeWithPostgres } from '../support/services';
 
-/** Version 1 of the outbox schema, as released: what an existing database holds before migrating. */
-const firstSchema = `CREATE TABLE logout_outbox (
-    id bigint GENERATED ALWAYS AS IDENTITY,
-    site text NOT NULL,
-    uri text NOT NULL,
-    sid text NOT NULL,
-    sub text,
-    reason text NOT NULL,
-    status text NOT NULL DEFAULT 'pending',
-    attempts integer NOT NULL DEFAULT 0,
-    created_at bigint NOT NULL,
-    next_attempt_at bigint NOT NULL,
-    lease_owner text,
-    last_error text,
-    delivered_at bigint,
-    failed_at bigint,
-    CONSTRAINT logout_outbox_pkey PRIMARY KEY (id),
-    CONSTRAINT logout_outbox_status CHECK (status IN ('pending', 'delivered', 'failed'))
-  );
-  CREATE INDEX logout_outbox_due ON logout_outbox (status, next_attempt_at);
-  CREATE INDEX logout_outbox_site ON logout_outbox (site, id);`;
 
 describeWithPostgres('PostgreSQL outbox', () => {
   /** Creates and drops the random schemas this file uses, so parallel runs never collide. */
@@ -84,7 +63,7 @@ describeWithPostgres('PostgreSQL outbox', () => {
   it('migrates a database of the first outbox schema: rows and the id sequence kept, dropped allowed', async () => {
     const pool = await freshPool();
     // The schema as the first release created it (version 1).
-    await applyMigrations(pool, 'outbox', [firstSchema]);
+    await applyMigrations(pool, 'outbox', outboxMigrations.slice(0, 1));
     await pool.query(
       `INSERT INTO logout_outbox (site, uri, sid, sub, reason, status, attempts, created_at, next_attempt_at, last_error, failed_at)
        VALUES ('https://a.example', 'https://a.example/bcl', 'sid-1', 'user-1', 'admin', 'failed', 8, $1, $1, 'HTTP 503', $2),

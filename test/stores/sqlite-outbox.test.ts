@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FrozenClock, nowSeconds } from '../../src/core/clock';
 import { applyMigrations, openDatabase } from '../../src/stores/sqlite/database';
-import { SqliteOutbox } from '../../src/stores/sqlite/outbox';
+import { outboxMigrations, SqliteOutbox } from '../../src/stores/sqlite/outbox';
 import { contractStart, describeOutboxContract, newDelivery } from '../contract/outbox.contract';
 
 describe('SqliteOutbox contract', () => {
@@ -22,25 +22,6 @@ describe('SqliteOutbox contract', () => {
   });
 });
 
-/** Version 1 of the outbox schema, as released: what an existing file holds before migrating. */
-const firstSchema = `CREATE TABLE logout_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    site TEXT NOT NULL,
-    uri TEXT NOT NULL,
-    sid TEXT NOT NULL,
-    sub TEXT,
-    reason TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL,
-    next_attempt_at INTEGER NOT NULL,
-    lease_owner TEXT,
-    last_error TEXT,
-    delivered_at INTEGER,
-    failed_at INTEGER
-  ) STRICT;
-  CREATE INDEX logout_outbox_due ON logout_outbox (status, next_attempt_at);
-  CREATE INDEX logout_outbox_site ON logout_outbox (site, id);`;
 
 describe('SqliteOutbox', () => {
   let dir: string;
@@ -79,7 +60,7 @@ describe('SqliteOutbox', () => {
   it('migrates a file of the first outbox schema: rows, statuses and the id sequence kept; dropped allowed', async () => {
     const db = openDatabase(file);
     // The schema as the first release created it (version 1), with a delivered row purged.
-    applyMigrations(db, 'outbox', [firstSchema]);
+    applyMigrations(db, 'outbox', outboxMigrations.slice(0, 1));
     const insert = db.prepare('INSERT INTO logout_outbox (site, uri, sid, sub, reason, status, attempts, created_at, next_attempt_at, last_error, delivered_at, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     insert.run('https://a.example', 'https://a.example/bcl', 'sid-1', 'user-1', 'admin', 'failed', 8, t0, t0, 'HTTP 503', null, t0 + 9);
     insert.run('https://b.example', 'https://b.example/bcl', 'sid-2', null, 'logout', 'pending', 0, t0, t0, null, null, null);

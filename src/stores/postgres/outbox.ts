@@ -17,8 +17,11 @@ import type { Delivery, DeliveryFilter, NewDelivery, Outbox, OutboxStats, Page, 
 import { byId, claimSql, clipError, isDeliveryId, listingQuery, outboxSql, toDelivery, toDeliveryPage, toStats, type DeliveryRow, type StatsRow } from '../outbox-shared';
 import { applyMigrations, runQuery } from './database';
 
-/** Append-only: each entry is one schema version (see `applyMigrations`). */
-const migrations = [
+/**
+ * Append-only: each entry is one schema version (see `applyMigrations`). Exported for the upgrade
+ * tests, which build a database as an older release left it from the first versions alone.
+ */
+export const outboxMigrations = [
   `CREATE TABLE logout_outbox (
     id bigint GENERATED ALWAYS AS IDENTITY,
     site text NOT NULL,
@@ -74,7 +77,7 @@ export class PostgresOutbox implements Outbox {
 
   /** Applies pending migrations (safe with several instances starting at once), then opens. */
   static async open(pool: Pool, options: PostgresOutboxOptions): Promise<PostgresOutbox> {
-    await applyMigrations(pool, 'outbox', migrations);
+    await applyMigrations(pool, 'outbox', outboxMigrations);
     return new PostgresOutbox(pool, options.clock);
   }
 

@@ -28,8 +28,11 @@ import {
 } from '../outbox-shared';
 import { applyMigrations, runStatements } from './database';
 
-/** Append-only: each entry is one schema version (see `applyMigrations`). */
-const migrations = [
+/**
+ * Append-only: each entry is one schema version (see `applyMigrations`). Exported for the upgrade
+ * tests, which build a database as an older release left it from the first versions alone.
+ */
+export const outboxMigrations = [
   `CREATE TABLE logout_outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     site TEXT NOT NULL,
@@ -124,7 +127,7 @@ export class SqliteOutbox implements Outbox {
     options: SqliteOutboxOptions,
   ) {
     this.clock = options.clock;
-    applyMigrations(db, 'outbox', migrations);
+    applyMigrations(db, 'outbox', outboxMigrations);
     this.statements = prepareStatements(db);
     this.insertAll = db.transaction((items: NewDelivery[], now: number) => {
       for (const item of items) this.statements.insert.run(item.site, item.uri, item.sid, item.sub, item.reason, now, now);
