@@ -173,6 +173,20 @@ const RECEIVER_PATH = /^\/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*\/)+$/;
 const IDENTITY_CLAIMS = ['email', 'name', 'roles'] as const;
 const PROJECTION_KEY_PREFIX = { json: 'tessera:projection:', php_serialize: 'PHPREDIS_SESSION:', php: 'PHPREDIS_SESSION:' } as const;
 
+/**
+ * What follows `store.keyPrefix` in every key the hub writes to Redis (src/stores/redis/keys.ts,
+ * and `rl:` for rate limits; docs/redis-layout.md). A test holds every `RedisKeys` method to it.
+ */
+export const HUB_REDIS_KEY_ROOTS = ['session:', 'sessions', 'jti:', 'user:', 'projections', 'rl:'] as const;
+
+/** True when some key `keyPrefix + id` could be a key of the hub under `storePrefix`. */
+function projectionPrefixOverlapsHub(keyPrefix: string, storePrefix: string): boolean {
+  if (storePrefix.startsWith(keyPrefix)) return true;
+  if (!keyPrefix.startsWith(storePrefix)) return false;
+  const rest = keyPrefix.slice(storePrefix.length);
+  return HUB_REDIS_KEY_ROOTS.some((root) => root.startsWith(rest) || rest.startsWith(root));
+}
+
 const projectionSchema = z
   .strictObject({
     format: option(z.enum(['json', 'php_serialize', 'php']), {
@@ -648,6 +662,11 @@ export const configSchema = z
       // The application reads its projection from Redis; nothing else can read SQLite or the hub's memory.
       if (site.projection !== null && ok('store', 'url') && !/^redis/.test(config.store.url)) {
         problem(['sites', i, 'projection'], 'needs a Redis store (store.url redis://…, rediss://, redis+sentinel:// or redis+cluster://): the application reads its projection from Redis');
+      }
+      // The application writes `keyPrefix + <any session id it is sent>` (PHP accepts a cookie's
+      // id unless use_strict_mode), and its Redis ACL covers that prefix: none of it may be the hub's.
+      if (site.projection !== null && ok('store', 'keyPrefix') && projectionPrefixOverlapsHub(site.projection.keyPrefix, config.store.keyPrefix)) {
+        problem(['sites', i, 'projection', 'keyPrefix'], "must not overlap the hub's own Redis keys (store.keyPrefix): the application can write any key under it");
       }
       if (site.cookie.maxAgeSeconds !== null && ok('sessions', 'absoluteTimeoutSeconds') && site.cookie.maxAgeSeconds > config.sessions.absoluteTimeoutSeconds) {
         problem(['sites', i, 'cookie', 'maxAgeSeconds'], 'must be at most sessions.absoluteTimeoutSeconds');

@@ -319,6 +319,19 @@ describe('loadConfig validation', () => {
     }
   });
 
+  it("refuses a projection keyPrefix whose keys could be the hub's own (the application writes under it)", () => {
+    const site = (keyPrefix: string, storePrefix = 'tessera:') => ({ ...redisStore, TESSERA_STORE_PREFIX: storePrefix, ...sites([{ origin: 'https://a.example.com', projection: { format: 'php', keyPrefix } }]) });
+    const problem = 'sites[0].projection.keyPrefix: must not overlap the hub\'s own Redis keys (store.keyPrefix): the application can write any key under it (TESSERA_SITES)';
+    for (const keyPrefix of ['tessera:', 'tessera', 'tes', 'tessera:session:', 'tessera:s', 'tessera:user:', 'tessera:projections', 'tessera:rl:', 'tessera:jti:']) {
+      expect(problemsOf(() => loadConfig({ env: site(keyPrefix) }))).toEqual([problem]);
+    }
+    expect(problemsOf(() => loadConfig({ env: site('hub:sessions', 'hub:') }))).toEqual([problem]);
+    for (const [keyPrefix, storePrefix] of [['PHPREDIS_SESSION:', 'tessera:'], ['PHPREDIS_SESSION:', 'hub:'], ['tessera:projection:', 'tessera:'], ['app:', 'tessera:'], ['tessera2:', 'tessera:']] as const) {
+      expect(loadConfig({ env: site(keyPrefix, storePrefix) }).config.sites[0]?.projection?.keyPrefix).toBe(keyPrefix);
+    }
+    expect(loadConfig({ env: { ...redisStore, ...sites([{ origin: 'https://a.example.com', projection: { format: 'json' } }]) } }).config.sites[0]?.projection?.keyPrefix).toBe('tessera:projection:');
+  });
+
   it('checks timeouts against each other and cookie lifetimes against them', () => {
     const env = { TESSERA_SESSION_IDLE_TIMEOUT: '3600', TESSERA_SESSION_ABSOLUTE_TIMEOUT: '600', TESSERA_SESSION_TOUCH_INTERVAL: '3600' };
     expect(problemsOf(() => loadConfig({ env }))).toEqual([

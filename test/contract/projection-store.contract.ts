@@ -67,6 +67,21 @@ export function projectionStoreContract(name: string, factory: () => Promise<Pro
       expect(await fixture.ttl(p.key)).toBeGreaterThan(1790);
     });
 
+    it("keeps an application variable named __proto__ when it merges, in every format", async () => {
+      const php = projection({ format: 'php' });
+      await fixture.writeAsApplication(php.key, '__proto__|s:1:"x";cart|i:1;', 60);
+      expect(await store.write(php)).toBe('written');
+      expect(await fixture.raw(php.key)).toBe('__proto__|s:1:"x";cart|i:1;user_id|s:2:"u1";roles|a:1:{i:0;s:6:"editor";}');
+      const serialized = projection();
+      await fixture.writeAsApplication(serialized.key, 'a:2:{s:9:"__proto__";a:1:{s:1:"k";s:1:"v";}s:4:"cart";i:1;}', 60);
+      expect(await store.write(serialized)).toBe('written');
+      expect(await fixture.raw(serialized.key)).toBe('a:4:{s:9:"__proto__";a:1:{s:1:"k";s:1:"v";}s:4:"cart";i:1;s:7:"user_id";s:2:"u1";s:5:"roles";a:1:{i:0;s:6:"editor";}}');
+      const json = projection({ format: 'json' });
+      await fixture.writeAsApplication(json.key, '{"__proto__":{"k":"v"},"cart":1}', 60);
+      expect(await store.write(json)).toBe('written');
+      expect(await fixture.raw(json.key)).toBe('{"__proto__":{"k":"v"},"cart":1,"user_id":"u1","roles":["editor"]}');
+    });
+
     it('leaves the bytes alone when they already hold our values, and only moves the expiry', async () => {
       const p = projection();
       const stored = 'a:3:{s:5:"price";d:2;s:7:"user_id";s:2:"u1";s:5:"roles";a:1:{i:0;s:6:"editor";}}';

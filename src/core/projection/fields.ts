@@ -94,8 +94,12 @@ export function mergeProjection(session: Readonly<Record<string, PhpValue>>, our
   const current = Object.entries(ours.fields).every(([name, value]) => Object.hasOwn(session, name) && samePhpValue(session[name]!, value)) && ours.unset.every((name) => !Object.hasOwn(session, name));
   if (current) return null;
   const merged: Record<string, PhpValue> = {};
-  for (const [name, value] of Object.entries(session)) if (!ours.unset.includes(name)) merged[name] = value;
-  return Object.assign(merged, ours.fields);
+  // defineProperty, not `=`: an application variable named `__proto__` would otherwise set the
+  // prototype (and be dropped from what is written back) instead of staying a variable.
+  const put = (name: string, value: PhpValue): void => void Object.defineProperty(merged, name, { value, enumerable: true, writable: true, configurable: true });
+  for (const [name, value] of Object.entries(session)) if (!ours.unset.includes(name)) put(name, value);
+  for (const [name, value] of Object.entries(ours.fields)) put(name, value);
+  return merged;
 }
 
 function samePhpValue(a: PhpValue, b: PhpValue): boolean {
