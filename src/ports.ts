@@ -213,7 +213,11 @@ export interface ProjectionStore extends HealthCheck {
    * expired, is never brought back by a refresh (the next handoff writes a new one).
    */
   refresh(projection: ProjectionWrite): Promise<ProjectionOutcome>;
-  /** Deletes the keys (missing ones are ignored) and forgets them in the index. */
+  /**
+   * Deletes the keys (missing ones are ignored) and leaves them in the index as due now, so that
+   * the next `purgeExpired` deletes them again: the application may write back, after this, a
+   * session it read before (PHP saves the whole session when a request ends, without a lock).
+   */
   delete(keys: readonly string[]): Promise<void>;
   /** Deletes every projection whose `expiresAt` has passed, whatever TTL the key has now; returns how many. */
   purgeExpired(): Promise<number>;

@@ -105,12 +105,14 @@ describeWithRedis('Redis projection store', () => {
 
   const write = (key: string, expiresAt: number) => ({ key, format: 'php' as const, fields: { user_id: 'u1' }, unset: [], expiresAt });
 
-  it('indexes each projection under the hub prefix by when it should end, and forgets it on delete', async () => {
+  it('indexes each projection under the hub prefix by when it should end, due now once deleted, forgotten at the next purge', async () => {
     const key = `${subject.keyPrefix}a`;
     const expiresAt = nowSeconds(subject.clock) + 1800;
     await subject.store.write(write(key, expiresAt));
     expect(await subject.app.zscore(`${subject.prefix}projections`, key)).toBe(String(expiresAt));
     await subject.store.delete([key]);
+    expect(await subject.app.zscore(`${subject.prefix}projections`, key)).toBe(String(nowSeconds(subject.clock)));
+    expect(await subject.store.purgeExpired()).toBe(0);
     expect(await subject.app.zscore(`${subject.prefix}projections`, key)).toBeNull();
   });
 

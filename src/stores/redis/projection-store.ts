@@ -95,8 +95,12 @@ export class RedisProjectionStore extends RedisStore implements ProjectionStore 
   delete(keys: readonly string[]): Promise<void> {
     return guardStore('Redis projection store', 'delete', async () => {
       if (keys.length === 0) return;
-      // One DEL per key: in a Cluster the keys live in different slots.
-      await Promise.all([...keys.map((key) => this.redis.del(key)), this.redis.zrem(this.keys.projections(), ...keys)]);
+      // One DEL per key: in a Cluster the keys live in different slots. The index keeps each key,
+      // due now: the application may write a session it read before this delete back after it
+      // (PHP saves the whole session at the end of a request, without a lock), and the next
+      // purge deletes that too.
+      const now = Math.floor(this.clock.now() / 1000);
+      await Promise.all([...keys.map((key) => this.redis.del(key)), this.redis.zadd(this.keys.projections(), ...keys.flatMap((key) => [now, key]))]);
     });
   }
 
