@@ -106,6 +106,21 @@ function warningsFor(config: Config): string[] {
       warnings.push(`site ${site.origin} has an API credential but no backchannelLogoutUri: revocations reach its own sessions only by front-channel beacons and status checks`);
     }
   }
+  // Each site's projection key is its prefix and the site's own session id; a visitor who copies
+  // one site's cookie to another that reads the same prefix carries the first site's session
+  // there (its user, and the fields and claims the first site was given). Right for one
+  // application on two origins, so a warning, not a refusal.
+  const byPrefix = new Map<string, string>();
+  for (const site of config.sites) {
+    if (site.projection === null) continue;
+    const first = byPrefix.get(site.projection.keyPrefix);
+    if (first === undefined) byPrefix.set(site.projection.keyPrefix, site.origin);
+    else {
+      warnings.push(
+        `sites ${first} and ${site.origin} share projection.keyPrefix ${site.projection.keyPrefix}: a visitor who copies one site's cookie to the other carries that site's session there; give each its own prefix unless they are one application`,
+      );
+    }
+  }
   return warnings;
 }
 

@@ -452,6 +452,32 @@ describe('loadConfig warnings', () => {
     expect(loadConfig({ env: { TESSERA_SITES: sites('https://shop.example.net/shared-session/backchannel-logout') } }).warnings).toEqual([]);
   });
 
+  it('warns about sites whose projections share a key prefix: a cookie copied from one reads the other', () => {
+    const shared = loadConfig({
+      env: {
+        ...redisStore,
+        ...sites([
+          { origin: 'https://shop.example.net', projection: { format: 'php' } },
+          { origin: 'https://blog.example.org', projection: { format: 'php_serialize' } },
+          { origin: 'https://app.example.com', projection: { format: 'json' } },
+        ]),
+      },
+    });
+    expect(shared.warnings).toEqual([
+      "sites https://shop.example.net and https://blog.example.org share projection.keyPrefix PHPREDIS_SESSION:: a visitor who copies one site's cookie to the other carries that site's session there; give each its own prefix unless they are one application",
+    ]);
+    const apart = loadConfig({
+      env: {
+        ...redisStore,
+        ...sites([
+          { origin: 'https://shop.example.net', projection: { format: 'php', keyPrefix: 'shop:PHPREDIS_SESSION:' } },
+          { origin: 'https://blog.example.org', projection: { format: 'php_serialize' } },
+        ]),
+      },
+    });
+    expect(apart.warnings).toEqual([]);
+  });
+
   it('accepts every store URL form', () => {
     for (const url of ['sqlite:/var/lib/tessera.db', 'memory:', 'redis://r:6379/0', 'rediss://r:6380', 'redis+sentinel://s1:26379,s2:26379/main', 'redis+cluster://c1:7000,c2:7000']) {
       expect(loadConfig({ env: { TESSERA_STORE: url } }).config.store.url).toBe(url);
