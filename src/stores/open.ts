@@ -71,15 +71,21 @@ export function storeKind(url: string): StoreKind {
 }
 
 /**
- * The SQLite file this configuration keeps anything in (sessions with `sqlite:`, or users when no
- * `database.url` is set), as an absolute path; null when nothing is in SQLite (`memory:`, or Redis
- * with PostgreSQL).
+ * The SQLite database this configuration keeps anything in (sessions with `sqlite:`, or users
+ * when no `database.url` is set), as configured (a relative path as given); null when nothing is
+ * in SQLite (`memory:`, or Redis with PostgreSQL).
  */
-export function sqliteFileOf(config: Config): string | null {
+function sqlitePath(config: Config): string | null {
   const kind = storeKind(config.store.url);
   if (kind === 'memory') return null;
-  if (kind === 'sqlite') return resolve(config.store.url.slice('sqlite:'.length) || defaultSqlitePath);
-  return config.database.url === null ? resolve(defaultSqlitePath) : null;
+  if (kind === 'sqlite') return config.store.url.slice('sqlite:'.length) || defaultSqlitePath;
+  return config.database.url === null ? defaultSqlitePath : null;
+}
+
+/** {@link sqlitePath} as an absolute path (a relative one is taken from the working directory). */
+export function sqliteFileOf(config: Config): string | null {
+  const path = sqlitePath(config);
+  return path === null ? null : resolve(path);
 }
 
 /**
@@ -94,9 +100,9 @@ export function sqliteFileOf(config: Config): string | null {
  */
 export function storeLocations(config: Config): { sessionStore: string; userDatabase: string } {
   const kind = storeKind(config.store.url);
-  const sqliteFile = kind === 'sqlite' ? resolve(config.store.url.slice('sqlite:'.length) || defaultSqlitePath) : resolve(defaultSqlitePath);
-  const sessionStore = kind === 'sqlite' ? sqliteFile : kind === 'memory' ? 'memory:' : withoutCredentials(config.store.url);
-  const userDatabase = config.database.url !== null ? withoutCredentials(config.database.url) : kind === 'memory' ? 'memory:' : sqliteFile;
+  const sqliteFile = sqliteFileOf(config);
+  const sessionStore = kind === 'sqlite' ? sqliteFile! : kind === 'memory' ? 'memory:' : withoutCredentials(config.store.url);
+  const userDatabase = config.database.url !== null ? withoutCredentials(config.database.url) : (sqliteFile ?? 'memory:');
   return { sessionStore, userDatabase };
 }
 
@@ -137,7 +143,7 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
   let rateLimits: RateLimitBackend;
   let projections: ProjectionStore | null = null;
   if (kind === 'sqlite') {
-    const path = config.store.url.slice('sqlite:'.length) || defaultSqlitePath;
+    const path = sqlitePath(config)!;
     const db = sqliteAt(path);
     sessions = new SqliteSessionStore(db, { clock });
     replay = new SqliteReplayStore(db, { clock });
@@ -188,7 +194,7 @@ export async function openStores(config: Config, clock: Clock, logger: Logger): 
       adminTokens = await PostgresAdminTokenStore.open(pool, { clock });
       logger.info({ database: 'postgres' }, 'user database opened');
     } else {
-      const db = sqliteAt(kind === 'memory' ? ':memory:' : kind === 'sqlite' ? config.store.url.slice('sqlite:'.length) || defaultSqlitePath : defaultSqlitePath);
+      const db = sqliteAt(sqlitePath(config) ?? ':memory:');
       users = new SqliteUserStore(db, { clock, onEmailKeyConflict });
       outbox = new SqliteOutbox(db, { clock });
       audit = new SqliteAuditLog(db, { clock });

@@ -8,7 +8,6 @@
  */
 import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
-import { normalizeEmail } from '../../core/users/normalize-email';
 import { formField } from '../middleware/body';
 import { requireCsrfToken, requireSameOrigin } from '../middleware/csrf';
 import { renderPage } from '../middleware/page';
@@ -18,7 +17,7 @@ import { recordAudit } from '../audit/record';
 import type { RouteFactory } from '../route';
 import { invalidLinkView } from '../views/login';
 import { hashLinkToken } from './login-email';
-import { linkTokenPattern } from './magic-link-page';
+import { checkLink, linkTokenPattern } from './magic-link-page';
 
 export const magicLinkConsume: RouteFactory = (deps) => ({
   name: 'magic-link-consume',
@@ -33,16 +32,16 @@ export const magicLinkConsume: RouteFactory = (deps) => ({
       const token = formField(ctx, 'token');
       const grant = linkTokenPattern.test(token) ? await deps.users.consumeMagicLink(hashLinkToken(token), nowSeconds(deps.clock)) : null;
       const user = grant === null ? null : await deps.users.findById(grant.userId);
-      const addressChanged = grant !== null && user !== null && normalizeEmail(grant.email) !== normalizeEmail(user.email);
-      if (grant === null || user === null || user.disabled || addressChanged) {
-        const reason = addressChanged ? 'address-changed' : undefined;
+      const link = checkLink(grant, user);
+      if (!link.ok) {
+        const reason = link.addressChanged ? 'address-changed' : undefined;
         ctx.state.log.info({ event: 'login', result: 'failure', method: 'magic-link', code: 'ERR_MAGIC_LINK_INVALID', reason }, 'magic link refused');
         deps.metrics.countLogin('magic-link', 'failure');
         recordAudit(deps.audit, ctx.state.log, { type: 'login.failure', userId: user?.id ?? null, ip: ctx.ip || null, reason: 'ERR_MAGIC_LINK_INVALID', details: { method: 'magic-link' } });
         renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);
         return;
       }
-      await continueSignIn(ctx, deps, user, { method: 'magic-link', persistent: false, returnTo: grant.returnTo });
+      await continueSignIn(ctx, deps, link.user, { method: 'magic-link', persistent: false, returnTo: link.grant.returnTo });
     },
   ],
 });

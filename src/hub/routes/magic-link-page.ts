@@ -11,12 +11,24 @@
 import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
 import { normalizeEmail } from '../../core/users/normalize-email';
+import type { MagicLinkGrant, UserRecord } from '../../ports';
 import { renderPage } from '../middleware/page';
 import type { RouteFactory } from '../route';
 import { invalidLinkView, magicLinkLandingView } from '../views/login';
 import { hashLinkToken, linkLifetimeMinutes } from './login-email';
 
 export const linkTokenPattern = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Whether a sign-in link (read by this page, or spent by magic-link-consume.ts) still signs
+ * `user` in: not when the link is unknown, the account gone or disabled, or the link was mailed
+ * to an address the account no longer has (`addressChanged`, for the log).
+ */
+export function checkLink(grant: MagicLinkGrant | null, user: UserRecord | null): { ok: true; grant: MagicLinkGrant; user: UserRecord } | { ok: false; addressChanged: boolean } {
+  if (grant === null || user === null || user.disabled) return { ok: false, addressChanged: false };
+  if (normalizeEmail(grant.email) !== normalizeEmail(user.email)) return { ok: false, addressChanged: true };
+  return { ok: true, grant, user };
+}
 
 export const magicLinkPage: RouteFactory = (deps) => ({
   name: 'magic-link-page',
@@ -28,13 +40,13 @@ export const magicLinkPage: RouteFactory = (deps) => ({
       const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
       const pending = linkTokenPattern.test(token) ? await deps.users.peekMagicLink(hashLinkToken(token), nowSeconds(deps.clock)) : null;
       const user = pending === null ? null : await deps.users.findById(pending.userId);
-      const addressChanged = pending !== null && user !== null && normalizeEmail(pending.email) !== normalizeEmail(user.email);
-      if (pending === null || user === null || user.disabled || addressChanged) {
-        if (addressChanged) ctx.state.log.info({ event: 'login', method: 'magic-link', code: 'ERR_MAGIC_LINK_INVALID', reason: 'address-changed' }, 'magic link page: link no longer valid');
+      const link = checkLink(pending, user);
+      if (!link.ok) {
+        if (link.addressChanged) ctx.state.log.info({ event: 'login', method: 'magic-link', code: 'ERR_MAGIC_LINK_INVALID', reason: 'address-changed' }, 'magic link page: link no longer valid');
         renderPage(ctx, { title: 'Sign-in link not valid', body: invalidLinkView() }, 400);
         return;
       }
-      renderPage(ctx, { title: 'Sign in', body: magicLinkLandingView({ csrf: ctx.state.sessionControl.csrfToken(), token, email: pending.email, expiresMinutes: linkLifetimeMinutes(deps) }) });
+      renderPage(ctx, { title: 'Sign in', body: magicLinkLandingView({ csrf: ctx.state.sessionControl.csrfToken(), token, email: link.grant.email, expiresMinutes: linkLifetimeMinutes(deps) }) });
     },
   ],
 });
