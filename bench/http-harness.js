@@ -25,7 +25,8 @@
 // other processes on the server's core (the machine).
 //
 // Environment: BENCH_HTTP_ROUNDS, BENCH_HTTP_ROUND_SECONDS (whole seconds for wrk),
-// BENCH_HTTP_CONNECTIONS; BENCH_HTTP_PROFILE_DIR=<dir> runs every server under `node --cpu-prof`
+// BENCH_HTTP_CONNECTIONS; BENCH_NODE_FLAGS (node options for every server, e.g. `--trace-gc`,
+// for experiments); BENCH_HTTP_PROFILE_DIR=<dir> runs every server under `node --cpu-prof`
 // and writes its .cpuprofile there (summarise it with `node bench/http-profile.js <file>`).
 'use strict';
 
@@ -108,13 +109,15 @@ function runQueueWaitUs() {
 
 /**
  * Starts bench/http-server.js with `scenario` and resolves once it listens; `options.core` pins
- * it to that core instead of the last one (when taskset exists).
+ * it to that core instead of the last one (when taskset exists), or, when null, leaves it free
+ * to run on every core.
  * @returns {Promise<{ url: string, fixtures: object, cpu(): Promise<{ cpuUs: number, handled: number, atMs: number, waitUs: number | null }>, rawSign(ms: number): Promise<{ rps: number, cpuPerSignUs: number }>, serverTimes(): Promise<object>, memory(options?: { resetPeak?: boolean }): Promise<object>, stop(): Promise<void> }>}
  */
 function startServer(scenario, options = {}) {
   const profileDir = process.env.BENCH_HTTP_PROFILE_DIR;
-  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(__dirname, 'http-server.js'), JSON.stringify(scenario)];
-  const child = spawn(...pinned(options.core ?? pinnedCore, process.execPath, args), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
+  const args = [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), path.join(__dirname, 'http-server.js'), JSON.stringify(scenario)];
+  const child = spawn(...pinned(options.core === undefined ? pinnedCore : options.core, process.execPath, args), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map();
   let nextId = 0;
   const call = (op, params = {}) =>
@@ -287,8 +290,8 @@ async function measureWithWrk(server, request, core) {
 }
 
 /**
- * Latency at a given load: `rate` requests/s for BENCH_HTTP_ROUND_SECONDS, evenly spaced (sent
- * in 1 ms batches, node's timer resolution), over up to BENCH_HTTP_CONNECTIONS keep-alive
+ * Latency at a given load: `rate` requests/s for BENCH_HTTP_ROUND_SECONDS, evenly spaced (each
+ * sent at its own due time, to a few µs, not with the rest of its millisecond), over up to BENCH_HTTP_CONNECTIONS keep-alive
  * connections, by a client in a child process pinned to `core` (default every core but the
  * servers'; null leaves it unpinned). autocannon cannot do this: its rate limit lets each
  * connection send at full speed until it has made its share of the second, then wait for the
@@ -414,9 +417,10 @@ async function paceRequests({ url, request, rate, seconds, connections }) {
   const cpuBefore = process.cpuUsage();
   const waitBefore = runQueueWaitUs();
   const started = performance.now() + 20;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   let next = 0;
   let lastSent = started;
-  // One timer per millisecond of the run, sending every request due by then.
+  // Sends every request due by now, then waits for the next one's due time.
   const tick = () => {
     const now = performance.now();
     for (; next < count && started + next * intervalMs <= now; next++) {
@@ -431,7 +435,17 @@ async function paceRequests({ url, request, rate, seconds, connections }) {
       }
       lastSent = now;
     }
-    if (next < count) setTimeout(tick, 1);
+    if (next >= count) return;
+    // The next request is sent at its own due time, not with the rest of its millisecond (a
+    // timer's resolution): under 1.5 ms away, the thread sleeps on a futex until then (the core
+    // stays free for the others) and goes back through the event loop's poll phase (answers are
+    // read) before sending.
+    const wait = started + next * intervalMs - performance.now();
+    if (wait >= 1.5) setTimeout(tick, Math.floor(wait));
+    else {
+      if (wait > 0.01) Atomics.wait(sleeper, 0, 0, wait);
+      setImmediate(tick);
+    }
   };
   setTimeout(tick, Math.max(0, started - performance.now()));
   await finished;
@@ -578,7 +592,11 @@ function limitOf(s, rate = s.rate ?? undefined) {
       }`;
     }
   }
-  if (s.serverCpu >= SATURATED) return `limited by Tessera's cost: the server's one core was ${percent(s.serverCpu)} busy at ${int(s.cpuPerRequestUs)} µs CPU/request${waited}`;
+  if (s.serverCpu >= SATURATED) {
+    // An unpinned server (thread-pool work on other cores) can be busy for more than one core.
+    const busy = s.serverCpu > 1.05 ? `the server, free to use every core, was busy for ${percent(s.serverCpu)} of one core's time` : `the server's one core was ${percent(s.serverCpu)} busy`;
+    return `limited by Tessera's cost: ${busy} at ${int(s.cpuPerRequestUs)} µs CPU/request${waited}`;
+  }
   if (s.clientCpu >= SATURATED) return `limited by the machine: the load generator (${s.generator}) used ${percent(s.clientCpu)} of a core`;
   if (s.clientWait !== null && s.clientCpu + s.clientWait >= SATURATED) {
     return `limited by the machine: the load generator's core was ${percent(s.clientCpu)} busy with it and held by other processes ${percent(s.clientWait)} of the time`;
