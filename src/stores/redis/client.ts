@@ -50,8 +50,9 @@ const connectionDefaults: RedisOptions = {
  * after the poll phase that ran the requests) uncorks it, so the commands of all the requests
  * read in that poll phase leave in one `writev`. A socket write to Redis costs more than
  * anything else a request does with it here (the kernel delivers the bytes to Redis within the
- * call); at saturation, with several requests per turn, this saves all but one of them: 9 % less
- * CPU per warm `loader.js`, 15 % per `/account` (bench/README.md, "Redis writes, one per turn").
+ * call); at saturation, with several requests per turn, this saves all but one of them: 5 % less
+ * CPU per warm `loader.js`, 9 % per `session.json`, 14 % per `/account` (bench/README.md, "Redis
+ * writes, one per turn").
  * A lone command waits only for the rest of its own turn. Order is the socket's, so replies
  * still match commands; a socket replaced by a reconnect is corked on its own.
  *
