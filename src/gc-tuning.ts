@@ -4,8 +4,8 @@
  * must not change its host's garbage collector. Measurements: bench/README.md ("http-hub-memory"
  * for the heap growth, "http-account" for the one-core collector).
  */
-import os from 'node:os';
 import v8 from 'node:v8';
+import { usableCores } from './cpu-cores';
 
 /**
  * How far V8 lets the old generation grow past what survived the last full collection, in
@@ -21,9 +21,10 @@ import v8 from 'node:v8';
 export const heapGrowingPercent = 100;
 
 /**
- * The collector for a process that may run on one core only (its CPU affinity, as `taskset` or a
- * container's cpuset sets it): everything on the main thread, and a young generation kept at its
- * initial size.
+ * The collector for a process that can use one core only (src/cpu-cores.ts: its CPU affinity, as
+ * `taskset` or a container's cpuset sets it, capped by its cgroup CPU quota, as `docker run
+ * --cpus=1` or a Kubernetes CPU limit sets it): everything on the main thread, and a young
+ * generation kept at its initial size.
  *
  * Why: node starts four V8 helper threads whatever the core count, and by default V8 scavenges
  * in parallel and marks, sweeps and compacts concurrently on them. With one core those helpers
@@ -77,14 +78,14 @@ function nodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions: 
  * the hub (the package bin, `node dist/cli/main.js serve`, the Docker image, `npm start`).
  *
  * @param execArgv node's flags ({@link nodeFlags} by default).
- * @param cores the cores this process may run on (`os.availableParallelism()`, which follows
- *   the CPU affinity).
+ * @param cores the cores this process can use (`usableCores()`, src/cpu-cores.ts: the CPU
+ *   affinity capped by the cgroup CPU quota).
  * @returns the flags set.
  *
  * @example
  * tuneGarbageCollector(); // ['--heap-growing-percent=100'] on two or more cores
  */
-export function tuneGarbageCollector(execArgv: readonly string[] = nodeFlags(), cores: number = os.availableParallelism()): string[] {
+export function tuneGarbageCollector(execArgv: readonly string[] = nodeFlags(), cores: number = usableCores().cores): string[] {
   const flags: string[] = [];
   if (!execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) flags.push(`--heap-growing-percent=${heapGrowingPercent}`);
   if (cores <= 1 && !execArgv.some((arg) => collectorChoices.test(arg))) flags.push(...oneCoreFlags);

@@ -3,7 +3,7 @@
  * that chooses adapters; everything else receives its dependencies.
  */
 import http from 'node:http';
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from './config/load';
 import type { Config } from './config/schema';
@@ -12,6 +12,7 @@ import { Keyring } from './core/keys/keyring';
 import { mintLogout } from './core/tokens/logout';
 import { createHub } from './hub/app';
 import { createHubEvents } from './hub/events';
+import { usableCores } from './cpu-cores';
 import { tuneGarbageCollector } from './gc-tuning';
 import { lingerOnUnreadBodies } from './hub/unread-bodies';
 import { createLogger, type Logger } from './log/logger';
@@ -327,7 +328,8 @@ export async function serve(configFile?: string): Promise<void> {
   const { config, warnings } = loadConfig(configFile === undefined ? {} : { file: configFile });
   const logger = createLogger({ level: config.log.level });
   for (const warning of warnings) logger.warn({ code: 'CONFIG_WARNING' }, warning);
-  logger.info({ gcFlags, cores: availableParallelism() }, 'garbage collector set for serving');
+  // `cores` decides the collector and parallel signing; `affinity` and `cpuQuota` say why.
+  logger.info({ gcFlags, ...usableCores() }, 'garbage collector set for serving');
   const hub = await startHub(config, { logger });
   const shutdown = stopOnSignal(hub.stop, logger, (code) => process.exit(code));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

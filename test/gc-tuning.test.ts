@@ -2,13 +2,15 @@
  * tuneGarbageCollector, which `tessera serve`, the demo and the benchmark servers call first: it
  * limits the old generation's growth, and on one core keeps the collector on the main thread
  * with a small young generation (see src/gc-tuning.ts for why), unless node's own command line
- * already chose; and the flags it sets at run time must not abort the process (some V8 flags do:
- * `--single-threaded-gc` in Node 20).
+ * already chose; "one core" counts a cgroup CPU quota as well as the CPU affinity
+ * (src/cpu-cores.ts); and the flags it sets at run time must not abort the process (some V8
+ * flags do: `--single-threaded-gc` in Node 20).
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { constants } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import * as cpuCores from '../src/cpu-cores';
 import { heapGrowingPercent, oneCoreFlags, tuneGarbageCollector } from '../src/gc-tuning';
 
 const growth = `--heap-growing-percent=${heapGrowingPercent}`;
@@ -30,6 +32,21 @@ describe('tuneGarbageCollector', () => {
     expect(tuneGarbageCollector([], 1)).toEqual([growth, ...oneCoreFlags]);
     expect(setFlags.mock.calls).toEqual([[growth], ...oneCoreFlags.map((flag) => [flag])]);
     expect(oneCoreFlags).toEqual(expect.arrayContaining(['--no-parallel-scavenge', '--no-concurrent-marking', '--semi-space-growth-factor=1']));
+  });
+
+  it.each([
+    ['a one-CPU quota on two cores (docker run --cpus=1)', { cores: 1, affinity: 2, cpuQuota: 1 }, [growth, ...oneCoreFlags]],
+    ['one core by affinity (taskset)', { cores: 1, affinity: 1, cpuQuota: null }, [growth, ...oneCoreFlags]],
+    ['two cores and no quota', { cores: 2, affinity: 2, cpuQuota: null }, [growth]],
+    ['a two-CPU quota on eight cores', { cores: 2, affinity: 8, cpuQuota: 2 }, [growth]],
+  ])('counts the cores this process can use by default: %s', (_what, usable, expected) => {
+    const cores = jest.spyOn(cpuCores, 'usableCores').mockReturnValue(usable);
+    try {
+      expect(tuneGarbageCollector([])).toEqual(expected);
+      expect(setFlags.mock.calls).toEqual(expected.map((flag) => [flag]));
+    } finally {
+      cores.mockRestore();
+    }
   });
 
   it.each([[['--heap-growing-percent=0']], [['--heap_growing_percent=300']], [['--heap-growing-percent', '0']]])('keeps the command line’s own growth %j', (execArgv) => {

@@ -4,10 +4,10 @@
  * them carry the same claims (DESIGN.md "The handoff token"); only `src` differs, naming the host
  * whose page will embed the beacon, so the receiver can match it against Referer / Origin.
  */
-import { availableParallelism } from 'node:os';
 import type { Site } from '../../config/schema';
 import { beaconUrl, type Beacon } from '../../core/receiver/loader';
 import { mintHandoff, mintHandoffAsync, type HandoffInput, type HandoffMintOptions } from '../../core/tokens/handoff';
+import { usableCores } from '../../cpu-cores';
 import type { SessionRecord, UserRecord } from '../../ports';
 import type { HubDeps } from '../deps';
 import { siteRegistry } from './sites';
@@ -65,12 +65,13 @@ export function sitesLacking(deps: HubDeps, record: SessionRecord, except: Site 
 
 /**
  * Whether several tokens minted at once are signed on libuv's thread pool, in parallel. Only
- * when this process may run on more than one core (`availableParallelism` follows CPU
- * affinity): on a single core the pool's threads merely take turns with the event loop, and a
- * cold `loader.js` cost about 10 % more CPU than with its five signatures made inline, while on
- * two cores it served 1.7 times as many (bench/README.md, http-receiver).
+ * when this process can use more than one core (`usableCores`, src/cpu-cores.ts: its CPU
+ * affinity capped by its cgroup CPU quota, so `docker run --cpus=1` counts as one): on a single
+ * core the pool's threads merely take turns with the event loop, and a cold `loader.js` cost
+ * about 10 % more CPU than with its five signatures made inline, while on two cores it served
+ * 1.7 times as many (bench/README.md, http-receiver).
  */
-const signInParallel = availableParallelism() > 1;
+const signInParallel = usableCores().cores > 1;
 
 /**
  * One beacon per site, each with a token for `holder`'s session embedded by a page on `src`.
