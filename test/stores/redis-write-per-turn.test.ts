@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { closeRedisClient, createRedisClient } from '../../src/stores/redis/client';
 import { describeWithRedis, redisUrl } from '../support/services';
 
@@ -89,5 +89,26 @@ describeWithRedis('Redis client: one socket write per turn of the event loop', (
     expect(redis.stream.writableCorked).toBe(1);
     await expect(replies).resolves.toEqual(['OK', 'again']);
     expect(writes).toEqual([2]);
+  });
+
+  it('does the same on each node a Cluster client adds', async () => {
+    // No cluster runs here: the Cluster client is told of a node as its connection pool tells it
+    // ('+node', emitted as the pool creates each node, before any command goes to it).
+    const cluster = createRedisClient('redis+cluster://10.0.0.1:7000', { lazyConnect: true }) as Cluster;
+    const node = new Redis(redisUrl);
+    node.on('error', () => undefined);
+    try {
+      cluster.emit('+node', node);
+      await node.ping();
+      await nextTurn();
+      const writes = watchWrites(node.stream as Socket);
+      const replies = Promise.all([node.ping(), node.echo('two')]);
+      expect(node.stream.writableCorked).toBe(1);
+      await expect(replies).resolves.toEqual(['PONG', 'two']);
+      expect(writes).toEqual([2]);
+    } finally {
+      node.disconnect();
+      cluster.disconnect();
+    }
   });
 });
