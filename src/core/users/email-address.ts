@@ -46,10 +46,15 @@ function invalid(reason: string): TesseraError {
 }
 
 /**
- * A composed character stands for at most four UTF-16 code units of its decomposed form, and
- * takes at least one octet: input longer than this cannot come within the octet limit in NFC.
+ * The longest input, in UTF-16 code units (what `String.length`, zod's `max` and HTML's
+ * `maxlength` count), that may still be an address within the limits once in NFC: a composed
+ * character stands for at most four code units of its decomposed form, and takes at least one
+ * octet. Forms and input schemas that bound an address before {@link parseEmailAddress} sees it
+ * use this bound, never the 254-octet limit: that limit holds for the NFC form, and the form as
+ * typed may be longer (a decomposed `ǖ` is three code units, two octets in NFC) or shorter
+ * (U+0958 is one code unit, three octets; in NFC two code units, six octets).
  */
-const maxInputCodeUnits = 4 * maxAddressOctets;
+export const maxEmailInputLength = 4 * maxAddressOctets;
 
 /**
  * Validates an e-mail address and returns it trimmed of surrounding white space and in Unicode
@@ -69,7 +74,7 @@ export function parseEmailAddress(input: string): string {
   const trimmed = input.trim();
   if (trimmed === '') throw invalid('empty');
   // Length first, so neither normalisation nor the checks below run on unbounded input.
-  if (trimmed.length > maxInputCodeUnits) throw invalid(`longer than ${maxAddressOctets} octets`);
+  if (trimmed.length > maxEmailInputLength) throw invalid(`longer than ${maxAddressOctets} octets`);
   const address = trimmed.normalize('NFC');
   if (utf8.encode(address).length > maxAddressOctets) throw invalid(`longer than ${maxAddressOctets} octets`);
   if (forbiddenCharacters.test(address)) throw invalid('contains white space or a control character');

@@ -10,6 +10,7 @@ import type { Context } from 'koa';
 import { nowSeconds } from '../../core/clock';
 import { TesseraError } from '../../core/errors';
 import { describeDevice } from '../../core/sessions/device';
+import { passwordChangedSince } from '../../core/users/password-version';
 import { newSignInMessage } from '../../mail/templates';
 import type { UserRecord } from '../../ports';
 import { recordAudit } from '../audit/record';
@@ -71,10 +72,7 @@ export async function completeLogin(
  * Whatever changed the account before this read, the new session is seen by whatever changes
  * it after (all of them store the change, then end every session of the user).
  *
- * The password is compared by `passwordVersion`, not by hash: a sign-in upgrades the hash of
- * the same password to newer argon2 parameters, and such an upgrade, by this sign-in or a
- * concurrent one, must refuse nobody. A version counted by the store also tells two changes in
- * one second apart, which a change time would not.
+ * The password is compared by `passwordVersion`, not by hash (`passwordChangedSince` says why).
  */
 async function endIfChangedMeanwhile(ctx: Context, deps: HubDeps, userId: string, sid: string, signIn: { passedCode: boolean; passwordVersion: number | null }): Promise<void> {
   const now = await deps.users.findById(userId);
@@ -83,7 +81,7 @@ async function endIfChangedMeanwhile(ctx: Context, deps: HubDeps, userId: string
       ? 'user-disabled'
       : now.totpEnabledAt !== null && !signIn.passedCode
         ? 'two-step-changed'
-        : signIn.passwordVersion !== null && now.passwordVersion !== signIn.passwordVersion
+        : passwordChangedSince(signIn.passwordVersion, now)
           ? 'password-changed'
           : null;
   if (reason === null) return;

@@ -11,6 +11,7 @@
  */
 import type { Context } from 'koa';
 import { TesseraError } from '../../core/errors';
+import { passwordChangedSince } from '../../core/users/password-version';
 import type { UserRecord } from '../../ports';
 import { clearCookie, setCookie, type CookieAttributes } from '../cookies';
 import type { HubDeps } from '../deps';
@@ -52,7 +53,7 @@ export interface SignInOptions {
 export async function continueSignIn(ctx: Context, deps: HubDeps, checked: UserRecord, options: SignInOptions): Promise<void> {
   const user = await deps.users.findById(checked.id);
   const passwordVersion = options.method === 'password' ? checked.passwordVersion : null;
-  const reason = user === null ? 'unknown-user' : user.disabled ? 'disabled' : passwordVersion !== null && user.passwordVersion !== passwordVersion ? 'password-changed' : null;
+  const reason = user === null ? 'unknown-user' : user.disabled ? 'disabled' : passwordChangedSince(passwordVersion, user) ? 'password-changed' : null;
   if (user === null || reason !== null) {
     ctx.state.log.info({ event: 'login', result: 'failure', method: options.method, reason, code: 'ERR_LOGIN_FAILED', userId: checked.id }, 'login failed');
     throw new TesseraError('ERR_LOGIN_FAILED', reason === 'password-changed' ? 'The account changed during the sign-in: sign in again.' : 'That account cannot sign in.');

@@ -9,6 +9,7 @@
  */
 import type { Context } from 'koa';
 import { normalizeEmail } from '../../core/users/normalize-email';
+import { passwordChangedSince } from '../../core/users/password-version';
 import { recordAudit } from '../audit/record';
 import { completeLogin } from '../login/complete-login';
 import { countAttempt } from '../login/rate-limit';
@@ -31,7 +32,7 @@ export const loginCode: RouteFactory = (deps) => ({
     async function checkCode(ctx: Context) {
       const pending = await pendingSignIn(ctx, deps);
       const user = pending === null ? null : await deps.users.findById(pending.userId);
-      const passwordChanged = pending !== null && user !== null && pending.passwordVersion !== null && user.passwordVersion !== pending.passwordVersion;
+      const passwordChanged = pending !== null && user !== null && passwordChangedSince(pending.passwordVersion, user);
       if (passwordChanged) {
         ctx.state.log.info({ event: 'login', result: 'failure', method: pending.method, reason: 'password-changed', code: 'ERR_LOGIN_FAILED', userId: user.id }, 'the password changed during the sign-in');
       }

@@ -4,6 +4,7 @@
  */
 import type { KeyInfo } from '../../core/keys/keyring';
 import { describeDevice } from '../../core/sessions/device';
+import { maxEmailInputLength } from '../../core/users/email-address';
 import { AUDIT_EVENT_TYPES, type AuditEvent, type Delivery, type OutboxStats, type SessionRecord, type UserRecord } from '../../ports';
 import { html, type SafeHtml } from './html';
 import { csrfField, notice, utcTime } from './layout';
@@ -126,7 +127,7 @@ export function adminUsersView(m: { users: UserRecord[]; email: string | undefin
 <form method="post" action="/admin/users" class="card" aria-labelledby="add-user">
 <h2 id="add-user">Add a user</h2>
 ${csrfField(m.csrf)}
-<label for="new-email">E-mail address</label><input type="email" id="new-email" name="email" required maxlength="254" autocomplete="off">
+<label for="new-email">E-mail address</label><input type="email" id="new-email" name="email" required maxlength="${maxEmailInputLength}" autocomplete="off">
 <label for="new-name">Name (optional)</label><input type="text" id="new-name" name="name" maxlength="200" autocomplete="off">
 <label class="check"><input type="checkbox" name="admin" value="1"> Administrator</label>
 <label class="check"><input type="checkbox" name="invite" value="1" checked> E-mail them where to sign in</label>

@@ -1,4 +1,5 @@
 /** The pages of changing one's e-mail address. */
+import { maxEmailInputLength } from '../../core/users/email-address';
 import { csrfField, minutesText, notice } from './layout';
 import { html, type SafeHtml } from './html';
 
@@ -10,7 +11,7 @@ export function emailChangeView(m: { csrf: string; current: string; hasPassword:
 <p>Now: <strong>${m.current}</strong>. We send a link to the new address; the change happens when you open it.</p>
 ${csrfField(m.csrf)}
 <label for="new-email">New e-mail address</label>
-<input id="new-email" name="new_email" type="email" autocomplete="email" required maxlength="254">
+<input id="new-email" name="new_email" type="email" autocomplete="email" required maxlength="${maxEmailInputLength}">
 ${m.hasPassword
     ? html`<label for="email-password">Current password</label>
 <input id="email-password" name="current_password" type="password" autocomplete="current-password" required maxlength="1024">`

@@ -1,3 +1,4 @@
+import { maxEmailInputLength } from '../../core/users/email-address';
 import { csrfField, minutesText, notice } from './layout';
 import { html, type SafeHtml } from './html';
 
@@ -18,7 +19,7 @@ ${m.allowPassword
 <h2 id="pw-title">Sign in with your password</h2>
 ${csrfField(m.csrf)}<input type="hidden" name="return_to" value="${m.returnTo}">
 <label for="pw-email">E-mail address</label>
-<input id="pw-email" name="email" type="email" autocomplete="username" required maxlength="254" value="${m.email ?? ''}">
+<input id="pw-email" name="email" type="email" autocomplete="username" required maxlength="${maxEmailInputLength}" value="${m.email ?? ''}">
 <label for="pw-password">Password</label>
 <input id="pw-password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
 <label class="check"><input type="checkbox" name="remember" value="1"> Keep me signed in on this device</label>
@@ -30,7 +31,7 @@ ${m.allowMagicLink
 <h2 id="ml-title">Or get a sign-in link by e-mail</h2>
 ${csrfField(m.csrf)}<input type="hidden" name="return_to" value="${m.returnTo}">
 <label for="ml-email">E-mail address</label>
-<input id="ml-email" name="email" type="email" autocomplete="email" required maxlength="254" value="${m.email ?? ''}">
+<input id="ml-email" name="email" type="email" autocomplete="email" required maxlength="${maxEmailInputLength}" value="${m.email ?? ''}">
 <button type="submit" class="secondary">E-mail me a link</button>
 </form>`
     : ''}`;

@@ -93,6 +93,19 @@ describe('admin API', () => {
     expect((await call('GET', '/sessions/AAAAAAAAAAAAAAAAAAAAAA', token)).body.error.code).toBe('ERR_NOT_FOUND');
   });
 
+  it('finds the sessions of an address typed longer than it is in NFC, the form it is stored in', async () => {
+    const { token } = await tokenWith('sessions:read');
+    // "ǖ" typed decomposed (u, U+0308, U+0304) is three code units; in NFC (U+01D6) one, of two octets.
+    const label = 'u\u0308\u0304'.repeat(30);
+    const typed = `aaaaaaaaaa@${[label, label, label, label].join('.')}`;
+    expect([typed.length, Buffer.byteLength(typed.normalize('NFC'))]).toEqual([374, 254]);
+    const long = await hub.deps.users.create({ email: typed.normalize('NFC') });
+    const session = await newSession(long, '192.0.2.9', nowSeconds(hub.clock));
+    const found = await call('GET', `/sessions?email=${encodeURIComponent(typed)}`, token);
+    expect(found).toMatchObject({ status: 200, body: { nextCursor: null } });
+    expect(found.body.items.map((s) => s.sid)).toEqual([session.sid]);
+  });
+
   it('revokes one session: gone from the store, audited with the token as actor, back-channel logout queued', async () => {
     const { token, id } = await tokenWith('sessions:revoke');
     const target = adaSessions[0]!;

@@ -19,6 +19,29 @@ const sameOrigin = { origin: hubOrigin, 'sec-fetch-site': 'same-origin' };
 const password = 'correct horse battery staple';
 const shop = 'https://shop.example.com';
 
+/**
+ * Addresses whose length changes under Unicode NFC, the form that is checked and stored. "ǖ"
+ * typed decomposed (u, U+0308, U+0304) is three UTF-16 code units; in NFC, U+01D6, one code
+ * unit of two UTF-8 octets. U+0958 is one code unit of three octets; in NFC (a composition
+ * exclusion) two code units, U+0915 U+093C, of six octets.
+ */
+const decomposedLabel = 'u\u0308\u0304'.repeat(30);
+/** 374 code units as typed; 254 octets in NFC, the limit. */
+const atLimitInNfc = `aaaaaaaaaa@${[decomposedLabel, decomposedLabel, decomposedLabel, decomposedLabel].join('.')}`;
+/** 377 code units as typed; 256 octets in NFC. */
+const overLimitInNfc = `aaaaaaaaaa@${[decomposedLabel, decomposedLabel, decomposedLabel, `${decomposedLabel}u\u0308\u0304`].join('.')}`;
+/** 100 code units and 162 octets as typed; 255 octets in NFC. */
+const growsOverLimitInNfc = `aaaaaaaaaa@${'\u0958'.repeat(31)}.${'b'.repeat(57)}`;
+
+describe('the addresses whose length changes under NFC', () => {
+  it('are on the other side of the 254-octet limit in NFC than as typed', () => {
+    const octets = (s: string) => Buffer.byteLength(s, 'utf8');
+    expect([atLimitInNfc.length, octets(atLimitInNfc.normalize('NFC'))]).toEqual([374, 254]);
+    expect([overLimitInNfc.length, octets(overLimitInNfc.normalize('NFC'))]).toEqual([377, 256]);
+    expect([growsOverLimitInNfc.length, octets(growsOverLimitInNfc), octets(growsOverLimitInNfc.normalize('NFC'))]).toEqual([100, 162, 255]);
+  });
+});
+
 async function mails(hub: TestHub, expected: number): Promise<string[]> {
   let files: string[] = [];
   for (let i = 0; i < 50 && files.length < expected; i += 1) {
@@ -84,6 +107,8 @@ describe('managing users', () => {
     it.each([
       ['a taken address', { email: 'ADA@example.com' }, 409, 'ERR_USER_EXISTS'],
       ['an address with a header in it', { email: 'x@example.com\nBcc: y@example.com' }, 400, 'ERR_EMAIL_INVALID'],
+      ['an address over 254 octets in NFC, typed decomposed', { email: overLimitInNfc }, 400, 'ERR_EMAIL_INVALID'],
+      ['an address within 254 octets as typed, over them in NFC', { email: growsOverLimitInNfc }, 400, 'ERR_EMAIL_INVALID'],
       ['a missing address', { name: 'Nobody' }, 400, 'ERR_BAD_REQUEST'],
       ['admin as a string', { email: 'z@example.com', admin: 'yes' }, 400, 'ERR_BAD_REQUEST'],
       ['a misspelt option', { email: 'z@example.com', invte: false }, 400, 'ERR_BAD_REQUEST'],
@@ -94,6 +119,14 @@ describe('managing users', () => {
       expect(await call('/users', token, body)).toMatchObject({ status, body: { error: { code } } });
       expect((await hub.deps.users.list({}, { limit: 10 })).items).toEqual(before);
       expect((await hub.deps.audit.query({ type: 'user.created' }, { limit: 5 })).items).toEqual([]);
+    });
+
+    it('creates a user whose address is within the limits in NFC though longer as typed, and stores the NFC form', async () => {
+      const token = await tokenWith('users:write');
+      const res = await call('/users', token, { email: atLimitInNfc, invite: false });
+      expect(res.status).toBe(201);
+      expect(res.body.user!.email).toBe(atLimitInNfc.normalize('NFC'));
+      expect((await hub.deps.users.findById(res.body.user!.id))!.email).toBe(atLimitInNfc.normalize('NFC'));
     });
 
     it('needs the users:write scope to create or delete', async () => {
@@ -154,6 +187,19 @@ describe('managing users', () => {
       expect(await mails(hub, 1)).toHaveLength(1);
       const taken = await client.post('/admin/users', { _csrf: csrf, email: 'ada@example.com' }, sameOrigin);
       expect(taken.status).toBe(409);
+    });
+
+    it('measures the address limits on its NFC form, and stores that form', async () => {
+      const { client, csrf } = await signInAsRoot();
+      for (const email of [overLimitInNfc, growsOverLimitInNfc]) {
+        const refused = await client.post('/admin/users', { _csrf: csrf, email }, sameOrigin);
+        expect(refused.status).toBe(400);
+        expect(refused.body).toContain('ERR_EMAIL_INVALID');
+      }
+      expect((await hub.deps.users.list({}, { limit: 10 })).items.map((u) => u.email).sort()).toEqual(['ada@example.com', 'root@example.com']);
+      const res = await client.post('/admin/users', { _csrf: csrf, email: atLimitInNfc }, sameOrigin);
+      expect(res.status).toBe(303);
+      expect((await hub.deps.users.findByEmail(atLimitInNfc))!.email).toBe(atLimitInNfc.normalize('NFC'));
     });
 
     it('asks for the password before adding once the sign-in is old, since it can grant the admin role', async () => {

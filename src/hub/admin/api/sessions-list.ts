@@ -4,6 +4,7 @@
  */
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { maxEmailInputLength } from '../../../core/users/email-address';
 import type { SessionFilter } from '../../../ports';
 import type { RouteFactory } from '../../route';
 import { sessionJson } from '../present';
@@ -12,7 +13,8 @@ import { paging, parseInput, queryOf, unixSeconds } from './input';
 
 const query = z.object({
   user: z.string().min(1).max(64).optional(),
-  email: z.string().min(3).max(320).optional(),
+  // An address may be longer as typed than in NFC, the form it is stored and looked up in.
+  email: z.string().min(3).max(maxEmailInputLength).optional(),
   ip: z.string().min(1).max(64).optional(),
   site: z.url().max(512).optional(),
   createdFrom: unixSeconds.optional(),

@@ -11,7 +11,10 @@ import { requireAdminScope, tokenActor } from './auth';
 import { parseInput } from './input';
 
 const body = z.strictObject({
-  email: z.string().min(1).max(254),
+  // No length limit here: the 254 octets hold for the address in NFC, the form stored, and
+  // `createAccount` checks that form (parseEmailAddress, 400 ERR_EMAIL_INVALID). The form as
+  // sent may be longer or shorter.
+  email: z.string().min(1),
   name: z.string().trim().min(1).max(200).nullable().default(null),
   admin: z.boolean().default(false),
   invite: z.boolean().default(true),

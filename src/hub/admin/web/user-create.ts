@@ -11,7 +11,8 @@ import { adminActor } from './guard';
 import { adminPost } from './shared';
 
 const form = z.object({
-  email: z.string().trim().min(1, 'is required').max(254),
+  // No length limit here: `createAccount` (src/hub/admin/create-user.ts) checks the NFC form.
+  email: z.string().trim().min(1, 'is required'),
   name: z
     .string()
     .max(200)
