@@ -92,18 +92,23 @@ describe('the hub process: back-channel logout wiring', () => {
     }
   });
 
-  it('a delivery the worker gives up on is recorded in the audit log as outbox.gave_up', async () => {
-    answer = 400;
-    const siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
-    const config = loadConfig({
+  /** The configuration of a delivery worker over this test's directory, with `sites`. */
+  function workerConfig(sites: object[]) {
+    return loadConfig({
       env: {
         TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`,
         TESSERA_KEYS_DIR: join(dir, 'keys'),
         TESSERA_LOG_LEVEL: 'silent',
         TESSERA_PUBLIC_URL: 'https://hub.example.com',
-        TESSERA_SITES: JSON.stringify([{ origin: siteOrigin, backchannelLogoutUri: `${siteOrigin}/shared-session/backchannel-logout` }]),
+        TESSERA_SITES: JSON.stringify(sites),
       },
     }).config;
+  }
+
+  it('a delivery the worker gives up on is recorded in the audit log as outbox.gave_up', async () => {
+    answer = 400;
+    const siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
+    const config = workerConfig([{ origin: siteOrigin, backchannelLogoutUri: `${siteOrigin}/shared-session/backchannel-logout` }]);
     const clock = new FrozenClock(Date.UTC(2026, 10, 22, 12, 0, 0));
     const stores = await openStores(config, clock, silentLogger());
     try {
@@ -129,16 +134,8 @@ describe('the hub process: back-channel logout wiring', () => {
   it('sends each delivery where the configuration of the instance sending it says: the current URI, or nowhere for a removed site', async () => {
     const siteOrigin = `http://localhost:${(site.address() as AddressInfo).port}`;
     const removed = 'https://removed.example.org';
-    const config = loadConfig({
-      env: {
-        TESSERA_STORE: `sqlite:${join(dir, 'tessera.db')}`,
-        TESSERA_KEYS_DIR: join(dir, 'keys'),
-        TESSERA_LOG_LEVEL: 'silent',
-        TESSERA_PUBLIC_URL: 'https://hub.example.com',
-        // The site moved its endpoint since the deliveries were queued; `removed` is gone.
-        TESSERA_SITES: JSON.stringify([{ origin: siteOrigin, backchannelLogoutUri: `${siteOrigin}/v2/backchannel-logout` }]),
-      },
-    }).config;
+    // The site moved its endpoint since the deliveries were queued; `removed` is gone.
+    const config = workerConfig([{ origin: siteOrigin, backchannelLogoutUri: `${siteOrigin}/v2/backchannel-logout` }]);
     const clock = new FrozenClock(Date.UTC(2026, 10, 22, 12, 0, 0));
     const stores = await openStores(config, clock, silentLogger());
     try {

@@ -11,6 +11,7 @@ import { hashLinkToken } from '../../src/hub/routes/login-email';
 import type { UserRecord } from '../../src/ports';
 import { CookieClient, csrfFrom } from '../support/client';
 import { startTestHub, type TestHub } from '../support/hub';
+import { runOnce } from '../support/interleave';
 import { readMessage } from '../support/smtp';
 
 const sameOrigin = { origin: 'https://hub.example.com', 'sec-fetch-site': 'same-origin' };
@@ -52,17 +53,8 @@ describe('a sign-in link racing a change of the e-mail address', () => {
   }
 
   it('refuses a link stored after the address changed, mailed to the old address', async () => {
-    const users = hub.deps.users;
-    const createMagicLink = users.createMagicLink.bind(users);
-    let armed = true;
-    users.createMagicLink = async (link) => {
-      // The confirmation of the change lands after the request looked Ada up, before its link is stored.
-      if (armed) {
-        armed = false;
-        await users.setEmail(ada.id, 'ada@new.example');
-      }
-      await createMagicLink(link);
-    };
+    // The confirmation of the change lands after the request looked Ada up, before its link is stored.
+    runOnce(hub.deps.users, 'createMagicLink', 'before', () => hub.deps.users.setEmail(ada.id, 'ada@new.example'));
     const stranger = new CookieClient(hub.url);
     await askForLink(stranger, 'ada@example.com');
     const stale = await linkTokenSentTo('ada@example.com');

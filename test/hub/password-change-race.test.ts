@@ -15,6 +15,7 @@ import { revokeUserSessions } from '../../src/hub/revocation/revoke';
 import type { UserRecord } from '../../src/ports';
 import { hashPassword, passwordNeedsRehash, verifyPassword } from '../../src/users/password';
 import { CookieClient, csrfFrom } from '../support/client';
+import { runOnce } from '../support/interleave';
 import { startTestHub, type TestHub } from '../support/hub';
 
 const sameOrigin = { origin: 'https://hub.example.com', 'sec-fetch-site': 'same-origin' };
@@ -45,17 +46,7 @@ describe('a password sign-in racing a change of the password', () => {
 
   /** Runs `meanwhile` once, right after the login route looked Ada up (before the argon2 check). */
   function duringCheck(meanwhile: () => Promise<void>): void {
-    const users = hub.deps.users;
-    const findByEmail = users.findByEmail.bind(users);
-    let armed = true;
-    users.findByEmail = async (email: string) => {
-      const found = await findByEmail(email);
-      if (armed) {
-        armed = false;
-        await meanwhile();
-      }
-      return found;
-    };
+    runOnce(hub.deps.users, 'findByEmail', 'after', meanwhile);
   }
 
   it('refuses a sign-in with the old password when the person changed it on the account page during the check', async () => {
@@ -74,18 +65,9 @@ describe('a password sign-in racing a change of the password', () => {
   });
 
   it('ends the new session when `users passwd` changed the password while the session was being stored', async () => {
-    const sessions = hub.deps.sessions;
-    const create = sessions.create.bind(sessions);
-    let armed = true;
-    sessions.create = async (record) => {
-      // The change (and its revocation) lands after the sign-in's last look before the session
-      // exists, and before the session is there for the revocation to find.
-      if (armed) {
-        armed = false;
-        await passwdFromCli(newPassword);
-      }
-      await create(record);
-    };
+    // The change (and its revocation) lands after the sign-in's last look before the session
+    // exists, and before the session is there for the revocation to find.
+    runOnce(hub.deps.sessions, 'create', 'before', () => passwdFromCli(newPassword));
     const attacker = new CookieClient(hub.url);
     const res = await signIn(attacker);
     expect(res.status).toBe(401);

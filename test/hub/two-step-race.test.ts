@@ -11,6 +11,7 @@ import type { UserRecord } from '../../src/ports';
 import { hashPassword } from '../../src/users/password';
 import { CookieClient, csrfFrom } from '../support/client';
 import { startTestHub, type TestHub } from '../support/hub';
+import { runOnce } from '../support/interleave';
 
 const sameOrigin = { origin: 'https://hub.example.com', 'sec-fetch-site': 'same-origin' };
 const password = 'correct horse battery staple';
@@ -27,17 +28,7 @@ describe('a password sign-in racing a change to the account', () => {
 
   /** Signs in with Ada's password while `meanwhile` runs right after the login route looked her up. */
   async function signInDuring(meanwhile: () => Promise<void>) {
-    const users = hub.deps.users;
-    const findByEmail = users.findByEmail.bind(users);
-    let armed = true;
-    users.findByEmail = async (email: string) => {
-      const found = await findByEmail(email);
-      if (armed) {
-        armed = false;
-        await meanwhile();
-      }
-      return found;
-    };
+    runOnce(hub.deps.users, 'findByEmail', 'after', meanwhile);
     const client = new CookieClient(hub.url);
     const page = await client.get('/login');
     const res = await client.post('/login', { _csrf: csrfFrom(page.body), email: 'ada@example.com', password }, sameOrigin);
@@ -72,16 +63,7 @@ describe('a password sign-in racing a change to the account', () => {
 
   /** Signs in with Ada's password while `meanwhile` runs right after her new session was stored. */
   async function signInStoring(meanwhile: () => Promise<void>) {
-    const sessions = hub.deps.sessions;
-    const create = sessions.create.bind(sessions);
-    let armed = true;
-    sessions.create = async (record) => {
-      await create(record);
-      if (armed) {
-        armed = false;
-        await meanwhile();
-      }
-    };
+    runOnce(hub.deps.sessions, 'create', 'after', meanwhile);
     const client = new CookieClient(hub.url);
     const page = await client.get('/login');
     const res = await client.post('/login', { _csrf: csrfFrom(page.body), email: 'ada@example.com', password }, sameOrigin);
